@@ -1,0 +1,207 @@
+//! Recording batches and reading entries back.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use retrace_capture::{CaptureError, CsvRecord, parse_csv_rows, parse_json};
+use retrace_domain::flow::FlowKind;
+use retrace_domain::lot::LotId;
+use retrace_domain::record::Record;
+use retrace_domain::uscc::Uscc;
+use retrace_ledger::hash::leaf_hash;
+use retrace_store::{EntryFilter, EntryView, Page, Store, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::problem::{ApiError, CsvPlace};
+use crate::{AppState, Caller, params, text};
+
+/// The answer to a recorded batch: the checkpoint every receipt leads to, and one receipt per
+/// record in batch order.
+#[derive(Debug, Serialize)]
+pub(crate) struct Recorded {
+    /// The signed note (C2SP tlog-checkpoint).
+    checkpoint: String,
+    receipts: Vec<RecordedEntry>,
+}
+
+#[derive(Debug, Serialize)]
+struct RecordedEntry {
+    index: u64,
+    /// The RFC 9162 leaf hash, lowercase hex.
+    leaf: String,
+    /// The receipt (C2SP tlog-proof), verifiable offline with the log key.
+    receipt: String,
+}
+
+/// The two forms a batch may come in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+}
+
+fn format_of(headers: &HeaderMap) -> Result<Format, ApiError> {
+    let value = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let media = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if media == "application/json"
+        || (media.starts_with("application/") && media.ends_with("+json"))
+    {
+        Ok(Format::Json)
+    } else if media == "text/csv" {
+        Ok(Format::Csv)
+    } else {
+        Err(ApiError::MediaType(value.to_owned()))
+    }
+}
+
+/// A batch as captured: its records and, for CSV, where each came from.
+struct Captured {
+    records: Vec<Record>,
+    csv: Option<Vec<CsvRecord>>,
+}
+
+fn capture(format: Format, body: &[u8]) -> Result<Captured, ApiError> {
+    let csv = format == Format::Csv;
+    let captured: Result<_, CaptureError> = match format {
+        Format::Json => parse_json(body).map(|records| Captured { records, csv: None }),
+        Format::Csv => parse_csv_rows(body).map(|rows| Captured {
+            records: rows.iter().map(|r| r.record.clone()).collect(),
+            csv: Some(rows),
+        }),
+    };
+    captured.map_err(|error| ApiError::Capture { error, csv })
+}
+
+/// Where in a CSV batch the record and field of a store error came from.
+fn csv_place(error: &StoreError, rows: Option<&[CsvRecord]>) -> Option<CsvPlace> {
+    let (record, field) = match error {
+        StoreError::Refused { record, refusal } => (*record, Some(refusal.field.as_str())),
+        StoreError::Forbidden { record, .. } => (*record, None),
+        _ => return None,
+    };
+    let source = rows?.get(record)?;
+    let (row, column) = match field {
+        Some(field) => source.locate(field),
+        None => (source.row, None),
+    };
+    Some(CsvPlace { row, column })
+}
+
+/// `POST /events`: capture, then append all or nothing, then answer with receipts.
+pub(crate) async fn record<S: Store>(
+    State(state): State<AppState<S>>,
+    Caller(scope): Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Recorded>), ApiError> {
+    let format = format_of(&headers)?;
+    // Parsing megabytes is CPU work; keep it off the threads that serve other requests.
+    let Captured { records, csv } = tokio::task::spawn_blocking(move || capture(format, &body))
+        .await
+        .map_err(StoreError::internal)??;
+    let appended = state
+        .store
+        .append(&scope, records)
+        .await
+        .map_err(|error| ApiError::Store {
+            csv: csv_place(&error, csv.as_deref()),
+            error,
+        })?;
+    let receipts = appended
+        .receipts
+        .iter()
+        .map(|r| RecordedEntry {
+            index: r.index,
+            leaf: leaf_hash(&r.entry).to_string(),
+            receipt: String::from_utf8_lossy(&r.to_bytes()).into_owned(),
+        })
+        .collect();
+    let recorded = Recorded {
+        checkpoint: String::from_utf8_lossy(appended.checkpoint.as_bytes()).into_owned(),
+        receipts,
+    };
+    Ok((StatusCode::CREATED, Json(recorded)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    enterprise: Option<String>,
+    lot: Option<String>,
+    kind: Option<String>,
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /events`: entries in ledger order.
+pub(crate) async fn list<S: Store>(
+    State(state): State<AppState<S>>,
+    Caller(scope): Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Page<EntryView>>, ApiError> {
+    let filter = EntryFilter {
+        enterprise: params::optional::<Uscc>("enterprise", q.enterprise.as_deref())?,
+        lot: params::optional::<LotId>("lot", q.lot.as_deref())?,
+        kind: kind_token(q.kind.as_deref())?,
+    };
+    let page = params::page(q.after, q.limit.as_deref())?;
+    Ok(Json(state.store.entries(&scope, &filter, &page).await?))
+}
+
+/// The kind token entries are filed under: `flow.ship`, `act.designate`; a bare flow kind
+/// (`ship`) is taken as a flow.
+fn kind_token(value: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let is_flow = |k: &str| FlowKind::ALL.iter().any(|f| f.as_str() == k);
+    let token = match text.split_once('.') {
+        Some(("flow", kind)) if is_flow(kind) => text.to_owned(),
+        Some(("act", act))
+            if !act.is_empty() && act.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') =>
+        {
+            text.to_owned()
+        }
+        None if is_flow(text) => format!("flow.{text}"),
+        _ => {
+            return Err(ApiError::parameter(
+                "kind",
+                format!(
+                    "`{text}` is not a kind: write flow.<kind> (flow.ship) or act.<act> (act.designate)"
+                ),
+            ));
+        }
+    };
+    Ok(Some(token))
+}
+
+/// `GET /events/{index}`.
+pub(crate) async fn one<S: Store>(
+    State(state): State<AppState<S>>,
+    Caller(scope): Caller,
+    Path(index): Path<String>,
+) -> Result<Json<EntryView>, ApiError> {
+    let index = params::required("index", Some(&index))?;
+    Ok(Json(state.store.entry(&scope, index).await?))
+}
+
+/// `GET /events/{index}/receipt`: a C2SP tlog-proof against the latest checkpoint.
+pub(crate) async fn receipt<S: Store>(
+    State(state): State<AppState<S>>,
+    Caller(scope): Caller,
+    Path(index): Path<String>,
+) -> Result<Response, ApiError> {
+    let index = params::required("index", Some(&index))?;
+    let receipt = state.store.receipt(&scope, index).await?;
+    Ok(text(receipt.to_bytes()))
+}

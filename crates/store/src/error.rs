@@ -1,0 +1,30 @@
+//! What a store answers when it cannot do what was asked.
+
+use retrace_domain::project::Refusal;
+
+/// A storage failure. Refusals name the record of the batch and its field;
+/// internal failures carry a message for the log, never for the client.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A record of the batch was refused; nothing of the batch was stored.
+    #[error("record {record}: {refusal}")]
+    Refused { record: usize, refusal: Refusal },
+    /// The caller's scope does not allow the write.
+    #[error("record {record}: not permitted in this scope ({why})")]
+    Forbidden { record: usize, why: String },
+    /// Nothing of that name exists within the caller's scope.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A request outside what the store can answer (a proof for a size it never had, …).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The store is not usable: a broken file, an I/O error, a bug.
+    #[error("storage failure: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    pub fn internal(e: impl std::fmt::Display) -> StoreError {
+        StoreError::Internal(e.to_string())
+    }
+}

@@ -1,0 +1,401 @@
+//! Trace: backward from a lot to the mines, imports and declared opening stock
+//! it came from; forward to every holder, every product made from it and every
+//! export — with mass and REO on each edge.
+//!
+//! The walk is the same over every store: a store supplies the few primitive
+//! reads of [`TraceSource`], and this module decides what the answer is.
+//! Through plants that pool their feed (cracking, separation, recycling) the
+//! walk uses mass-balance attribution per element over the facility-month
+//! pool and marks those edges [`EdgeBasis::Attributed`] (DESIGN.md §2).
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use retrace_domain::attribution::{Pool, PoolLot};
+use retrace_domain::facility::{FacilityId, Process};
+use retrace_domain::flow::FlowKind;
+use retrace_domain::lot::LotId;
+use retrace_domain::project::LineageEdge;
+use retrace_domain::quantity::Mass;
+use retrace_domain::uscc::Uscc;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{MAX_PAGE, PageRequest};
+
+/// The most edges one trace collects before it stops and says so.
+pub const MAX_TRACE_EDGES: usize = 200_000;
+
+/// Which way to walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Backward,
+    Forward,
+}
+
+/// A place in the trace graph.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "node", rename_all = "snake_case")]
+pub enum TraceNode {
+    Lot {
+        lot: LotId,
+    },
+    /// A mine the lot was extracted at.
+    Mine {
+        facility: FacilityId,
+        enterprise: Uscc,
+    },
+    /// A supplier abroad.
+    Import {
+        country: String,
+        enterprise: Uscc,
+    },
+    /// Stock declared when the enterprise started recording.
+    Opening {
+        enterprise: Uscc,
+    },
+    /// An enterprise holding (part of) a lot.
+    Holder {
+        enterprise: Uscc,
+    },
+    /// A destination abroad.
+    Abroad {
+        country: String,
+    },
+}
+
+/// Whether an edge was recorded batch by batch or attributed over a pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeBasis {
+    Recorded,
+    Attributed,
+}
+
+/// One step of a trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TraceEdge {
+    pub from: TraceNode,
+    pub to: TraceNode,
+    /// The ledger entry behind the step.
+    pub entry: u64,
+    pub kind: FlowKind,
+    pub basis: EdgeBasis,
+    /// The lot the step moved, for custody steps between holders.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot: Option<LotId>,
+    /// Wet mass in grams.
+    pub mass: u64,
+    /// REO in grams.
+    pub reo: u64,
+    /// The pool an attributed edge was computed over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<PoolKey>,
+}
+
+/// A facility-month pool of one process.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct PoolKey {
+    pub facility: FacilityId,
+    pub month: String,
+    pub process: Process,
+}
+
+/// A trace, one page of its edges at a time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TraceAnswer {
+    pub lot: LotId,
+    pub direction: Direction,
+    /// Edges in breadth-first order from the lot.
+    pub edges: Vec<TraceEdge>,
+    /// How many edges the whole answer has.
+    pub total_edges: usize,
+    pub next: Option<String>,
+    /// Whether any edge of the whole answer is attributed rather than recorded.
+    pub attributed: bool,
+    /// Whether the walk stopped at [`MAX_TRACE_EDGES`].
+    pub truncated: bool,
+}
+
+/// How a lot came into being.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Creation {
+    pub entry: u64,
+    pub kind: FlowKind,
+    pub enterprise: Uscc,
+    pub facility: Option<FacilityId>,
+    /// The origin country of an import.
+    pub country: Option<String>,
+    pub mass: Mass,
+    pub reo: Mass,
+    /// The pool, when a pooling transformation made the lot.
+    pub pool: Option<PoolKey>,
+}
+
+/// A custody or title step of a lot, or its export.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Custody {
+    pub entry: u64,
+    pub kind: FlowKind,
+    pub from: Uscc,
+    /// The receiving enterprise, or `None` for an export.
+    pub to: Option<Uscc>,
+    pub country: Option<String>,
+    pub mass: Mass,
+    pub reo: Mass,
+}
+
+/// The primitive reads a store supplies to the trace. Corrected entries are
+/// left out by the store.
+pub trait TraceSource {
+    type Error;
+
+    fn creation(&self, lot: &LotId) -> Result<Option<Creation>, Self::Error>;
+    /// Recorded lineage into a lot (batch-keeping transformations).
+    fn edges_into(&self, lot: &LotId) -> Result<Vec<LineageEdge>, Self::Error>;
+    /// Recorded lineage out of a lot.
+    fn edges_out_of(&self, lot: &LotId) -> Result<Vec<LineageEdge>, Self::Error>;
+    /// The pools a lot was fed into.
+    fn pools_fed(&self, lot: &LotId) -> Result<Vec<PoolKey>, Self::Error>;
+    /// A pool's inputs and outputs, in ledger order.
+    fn pool(&self, key: &PoolKey) -> Result<(Vec<PoolLot>, Vec<PoolLot>), Self::Error>;
+    /// Shipments, receipts, title transfers and exports of a lot, in ledger order.
+    fn custody(&self, lot: &LotId) -> Result<Vec<Custody>, Self::Error>;
+}
+
+/// Walks the trace of `lot` and returns the requested page.
+///
+/// # Errors
+/// Whatever the source fails with.
+pub fn trace<S: TraceSource>(
+    source: &S,
+    lot: &LotId,
+    direction: Direction,
+    page: &PageRequest,
+) -> Result<TraceAnswer, S::Error> {
+    let mut walk = Walk {
+        source,
+        edges: Vec::new(),
+        seen: BTreeSet::new(),
+        queue: VecDeque::new(),
+        pools: BTreeMap::new(),
+        truncated: false,
+    };
+    walk.seen.insert(lot.clone());
+    walk.queue.push_back(lot.clone());
+    while let Some(next) = walk.queue.pop_front() {
+        if walk.edges.len() >= MAX_TRACE_EDGES {
+            walk.truncated = true;
+            break;
+        }
+        match direction {
+            Direction::Backward => walk.backward(&next)?,
+            Direction::Forward => walk.forward(&next)?,
+        }
+    }
+    let total_edges = walk.edges.len();
+    let attributed = walk.edges.iter().any(|e| e.basis == EdgeBasis::Attributed);
+    let start = page
+        .after
+        .as_deref()
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(total_edges);
+    let limit = if page.limit == 0 {
+        MAX_PAGE
+    } else {
+        page.clamped_limit()
+    };
+    let end = (start + limit).min(total_edges);
+    let edges = walk.edges.drain(start..end).collect();
+    Ok(TraceAnswer {
+        lot: lot.clone(),
+        direction,
+        edges,
+        total_edges,
+        next: (end < total_edges).then(|| end.to_string()),
+        attributed,
+        truncated: walk.truncated,
+    })
+}
+
+type LoadedPool = (Vec<PoolLot>, Vec<PoolLot>);
+
+struct Walk<'a, S> {
+    source: &'a S,
+    edges: Vec<TraceEdge>,
+    seen: BTreeSet<LotId>,
+    queue: VecDeque<LotId>,
+    pools: BTreeMap<PoolKey, LoadedPool>,
+    truncated: bool,
+}
+
+fn lot_node(lot: &LotId) -> TraceNode {
+    TraceNode::Lot { lot: lot.clone() }
+}
+
+impl<S: TraceSource> Walk<'_, S> {
+    fn visit(&mut self, lot: &LotId) {
+        if self.seen.insert(lot.clone()) {
+            self.queue.push_back(lot.clone());
+        }
+    }
+
+    fn load_pool(&mut self, key: &PoolKey) -> Result<&LoadedPool, S::Error> {
+        if !self.pools.contains_key(key) {
+            let loaded = self.source.pool(key)?;
+            self.pools.insert(key.clone(), loaded);
+        }
+        Ok(&self.pools[key])
+    }
+
+    fn backward(&mut self, lot: &LotId) -> Result<(), S::Error> {
+        let Some(creation) = self.source.creation(lot)? else {
+            return Ok(());
+        };
+        let source_node = match creation.kind {
+            FlowKind::Extract => creation.facility.clone().map(|facility| TraceNode::Mine {
+                facility,
+                enterprise: creation.enterprise.clone(),
+            }),
+            FlowKind::Import => Some(TraceNode::Import {
+                country: creation.country.clone().unwrap_or_default(),
+                enterprise: creation.enterprise.clone(),
+            }),
+            FlowKind::Opening => Some(TraceNode::Opening {
+                enterprise: creation.enterprise.clone(),
+            }),
+            _ => None,
+        };
+        if let Some(from) = source_node {
+            self.edges.push(TraceEdge {
+                from,
+                to: lot_node(lot),
+                entry: creation.entry,
+                kind: creation.kind,
+                basis: EdgeBasis::Recorded,
+                lot: None,
+                mass: creation.mass.grams(),
+                reo: creation.reo.grams(),
+                pool: None,
+            });
+            return Ok(());
+        }
+        if let Some(key) = creation.pool.clone() {
+            let pool_key = key.clone();
+            let (inputs, outputs) = self.load_pool(&key)?;
+            let Some(at) = outputs.iter().position(|o| &o.lot == lot) else {
+                return Ok(());
+            };
+            let pool = Pool::new(inputs, outputs);
+            let found: Vec<(LotId, u64, Mass, Mass)> = pool
+                .sources_of(at)
+                .into_iter()
+                .map(|a| {
+                    (
+                        inputs[a.input].lot.clone(),
+                        outputs[at].entry,
+                        a.mass,
+                        a.reo,
+                    )
+                })
+                .collect();
+            for (from, entry, mass, reo) in found {
+                self.edges.push(TraceEdge {
+                    from: lot_node(&from),
+                    to: lot_node(lot),
+                    entry,
+                    kind: FlowKind::Transform,
+                    basis: EdgeBasis::Attributed,
+                    lot: None,
+                    mass: mass.grams(),
+                    reo: reo.grams(),
+                    pool: Some(pool_key.clone()),
+                });
+                self.visit(&from);
+            }
+            return Ok(());
+        }
+        for edge in self.source.edges_into(lot)? {
+            self.edges.push(recorded(&edge));
+            self.visit(&edge.from);
+        }
+        Ok(())
+    }
+
+    fn forward(&mut self, lot: &LotId) -> Result<(), S::Error> {
+        for step in self.source.custody(lot)? {
+            let to = match (&step.to, &step.country) {
+                (Some(e), _) => TraceNode::Holder {
+                    enterprise: e.clone(),
+                },
+                (None, country) => TraceNode::Abroad {
+                    country: country.clone().unwrap_or_default(),
+                },
+            };
+            self.edges.push(TraceEdge {
+                from: TraceNode::Holder {
+                    enterprise: step.from.clone(),
+                },
+                to,
+                entry: step.entry,
+                kind: step.kind,
+                basis: EdgeBasis::Recorded,
+                lot: Some(lot.clone()),
+                mass: step.mass.grams(),
+                reo: step.reo.grams(),
+                pool: None,
+            });
+        }
+        for edge in self.source.edges_out_of(lot)? {
+            self.edges.push(recorded(&edge));
+            self.visit(&edge.to);
+        }
+        for key in self.source.pools_fed(lot)? {
+            let (inputs, outputs) = self.load_pool(&key)?;
+            let pool = Pool::new(inputs, outputs);
+            let found: Vec<(LotId, u64, Mass, Mass)> = inputs
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| &i.lot == lot)
+                .flat_map(|(at, _)| pool.uses_of(at))
+                .map(|a| {
+                    (
+                        outputs[a.output].lot.clone(),
+                        outputs[a.output].entry,
+                        a.mass,
+                        a.reo,
+                    )
+                })
+                .collect();
+            for (to, entry, mass, reo) in found {
+                self.edges.push(TraceEdge {
+                    from: lot_node(lot),
+                    to: lot_node(&to),
+                    entry,
+                    kind: FlowKind::Transform,
+                    basis: EdgeBasis::Attributed,
+                    lot: None,
+                    mass: mass.grams(),
+                    reo: reo.grams(),
+                    pool: Some(key.clone()),
+                });
+                self.visit(&to);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn recorded(edge: &LineageEdge) -> TraceEdge {
+    TraceEdge {
+        from: lot_node(&edge.from),
+        to: lot_node(&edge.to),
+        entry: edge.entry,
+        kind: FlowKind::Transform,
+        basis: EdgeBasis::Recorded,
+        lot: None,
+        mass: edge.mass.grams(),
+        reo: edge.reo.grams(),
+        pool: None,
+    }
+}
