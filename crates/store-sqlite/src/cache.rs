@@ -1,0 +1,219 @@
+//! What the projector read, remembered between records by the one writer
+//! (and by the audit's replay), so that the state a record needs is read from
+//! SQLite once rather than for every record that needs it.
+//!
+//! It is a write-through cache of [`crate::view::TableView`]: every write of
+//! [`crate::sequence`] to a cached table updates it in the same step, and any
+//! rollback empties it — a rolled-back savepoint takes back writes the cache
+//! has seen. It holds nothing the tables do not, so dropping it at any moment
+//! is always correct; it is emptied whenever it grows past [`MAX_ITEMS`].
+//!
+//! The audit replays without it ([`ViewCache::off`]), so that a cache that
+//! ever answered differently from the tables would show as a difference
+//! between the live projections and their rebuild.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use retrace_domain::enterprise::{Designation, Enterprise};
+use retrace_domain::facility::{Facility, FacilityId};
+use retrace_domain::lot::LotId;
+use retrace_domain::project::{LotState, Movement, ProcessMonth, ProcessMonthKey, Shipment};
+use retrace_domain::uscc::Uscc;
+
+/// Items remembered before the cache starts over: a few hundred megabytes at
+/// most, and far more than the working set of a month of flows.
+const MAX_ITEMS: usize = 200_000;
+
+#[derive(Debug, Default)]
+struct Maps {
+    enterprises: HashMap<Uscc, Enterprise>,
+    facilities: HashMap<FacilityId, Facility>,
+    designations: HashMap<Uscc, Vec<Designation>>,
+    /// `None`: the lot is known not to exist.
+    lots: HashMap<LotId, Option<LotState>>,
+    /// Every movement of a lot at a holder, in ledger order. For a lot in
+    /// `complete` every holder is here, so a missing holder has no movement.
+    histories: HashMap<LotId, HashMap<Uscc, Vec<Movement>>>,
+    /// Lots created while the cache remembered: all their history is in `histories`.
+    complete: std::collections::HashSet<LotId>,
+    shipments: HashMap<Uscc, HashMap<String, Option<Shipment>>>,
+    flags: HashMap<String, bool>,
+    process_months: HashMap<ProcessMonthKey, ProcessMonth>,
+    items: usize,
+}
+
+/// The projector's reads, remembered; see the module documentation.
+#[derive(Debug)]
+pub(crate) struct ViewCache {
+    maps: RefCell<Maps>,
+    on: bool,
+}
+
+impl ViewCache {
+    /// A cache that remembers.
+    pub(crate) fn new() -> ViewCache {
+        ViewCache {
+            maps: RefCell::default(),
+            on: true,
+        }
+    }
+
+    /// A cache that remembers nothing: every read goes to the tables.
+    pub(crate) fn off() -> ViewCache {
+        ViewCache {
+            maps: RefCell::default(),
+            on: false,
+        }
+    }
+
+    /// Forgets everything: after a rollback, or when the cache is full.
+    pub(crate) fn clear(&self) {
+        *self.maps.borrow_mut() = Maps::default();
+    }
+
+    fn counted(&self, f: impl FnOnce(&mut Maps)) {
+        if !self.on {
+            return;
+        }
+        let mut maps = self.maps.borrow_mut();
+        f(&mut maps);
+        maps.items += 1;
+        if maps.items > MAX_ITEMS {
+            *maps = Maps::default();
+        }
+    }
+
+    pub(crate) fn enterprise(&self, uscc: &Uscc) -> Option<Enterprise> {
+        self.maps.borrow().enterprises.get(uscc).cloned()
+    }
+
+    pub(crate) fn put_enterprise(&self, e: &Enterprise) {
+        self.counted(|m| {
+            m.enterprises.insert(e.uscc.clone(), e.clone());
+        });
+    }
+
+    pub(crate) fn facility(&self, id: &FacilityId) -> Option<Facility> {
+        self.maps.borrow().facilities.get(id).cloned()
+    }
+
+    pub(crate) fn put_facility(&self, f: &Facility) {
+        self.counted(|m| {
+            m.facilities.insert(f.id.clone(), f.clone());
+        });
+    }
+
+    pub(crate) fn designations(&self, uscc: &Uscc) -> Option<Vec<Designation>> {
+        self.maps.borrow().designations.get(uscc).cloned()
+    }
+
+    pub(crate) fn put_designations(&self, uscc: &Uscc, held: &[Designation]) {
+        self.counted(|m| {
+            m.designations.insert(uscc.clone(), held.to_vec());
+        });
+    }
+
+    /// The register changed: forget what was read of it.
+    pub(crate) fn register_changed(&self) {
+        let mut maps = self.maps.borrow_mut();
+        maps.enterprises.clear();
+        maps.facilities.clear();
+        maps.designations.clear();
+    }
+
+    pub(crate) fn lot(&self, id: &LotId) -> Option<Option<LotState>> {
+        self.maps.borrow().lots.get(id).cloned()
+    }
+
+    /// Remembers a lot as read, or as just written.
+    pub(crate) fn put_lot(&self, id: &LotId, state: Option<&LotState>) {
+        self.counted(|m| {
+            m.lots.insert(id.clone(), state.cloned());
+        });
+    }
+
+    /// A lot was created: it has no movement yet, so its whole history will
+    /// be what [`ViewCache::moved`] is told.
+    pub(crate) fn created(&self, id: &LotId) {
+        self.counted(|m| {
+            m.complete.insert(id.clone());
+        });
+    }
+
+    pub(crate) fn history(&self, lot: &LotId, holder: &Uscc) -> Option<Vec<Movement>> {
+        self.maps
+            .borrow()
+            .histories
+            .get(lot)
+            .and_then(|h| h.get(holder))
+            .cloned()
+    }
+
+    pub(crate) fn put_history(&self, lot: &LotId, holder: &Uscc, movements: &[Movement]) {
+        self.counted(|m| {
+            m.histories
+                .entry(lot.clone())
+                .or_default()
+                .insert(holder.clone(), movements.to_vec());
+        });
+    }
+
+    /// A movement was written: a remembered history grows by it.
+    pub(crate) fn moved(&self, movement: &Movement) {
+        let mut maps = self.maps.borrow_mut();
+        let complete = maps.complete.contains(&movement.lot);
+        let Some(holders) = maps.histories.get_mut(&movement.lot) else {
+            if complete {
+                let holders = HashMap::from([(movement.holder.clone(), vec![movement.clone()])]);
+                maps.histories.insert(movement.lot.clone(), holders);
+            }
+            return;
+        };
+        match holders.get_mut(&movement.holder) {
+            Some(history) => history.push(movement.clone()),
+            None if complete => {
+                holders.insert(movement.holder.clone(), vec![movement.clone()]);
+            }
+            None => {}
+        }
+    }
+
+    pub(crate) fn shipment(&self, sender: &Uscc, number: &str) -> Option<Option<Shipment>> {
+        self.maps
+            .borrow()
+            .shipments
+            .get(sender)
+            .and_then(|s| s.get(number))
+            .cloned()
+    }
+
+    pub(crate) fn put_shipment(&self, sender: &Uscc, number: &str, shipment: Option<&Shipment>) {
+        self.counted(|m| {
+            m.shipments
+                .entry(sender.clone())
+                .or_default()
+                .insert(number.to_owned(), shipment.cloned());
+        });
+    }
+
+    pub(crate) fn flag(&self, key: &str) -> Option<bool> {
+        self.maps.borrow().flags.get(key).copied()
+    }
+
+    pub(crate) fn put_flag(&self, key: &str, exists: bool) {
+        self.counted(|m| {
+            m.flags.insert(key.to_owned(), exists);
+        });
+    }
+
+    pub(crate) fn process_month(&self, key: &ProcessMonthKey) -> Option<ProcessMonth> {
+        self.maps.borrow().process_months.get(key).cloned()
+    }
+
+    pub(crate) fn put_process_month(&self, key: &ProcessMonthKey, totals: &ProcessMonth) {
+        self.counted(|m| {
+            m.process_months.insert(key.clone(), totals.clone());
+        });
+    }
+}

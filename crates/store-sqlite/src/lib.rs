@@ -1,0 +1,37 @@
+//! The embedded store of retrace (DESIGN.md §3: "embedded SQLite (the
+//! default, zero setup)"): SQLite in WAL mode, one writer thread that
+//! group-commits, the projections updated in the same transaction as the
+//! ledger append, and a small pool of read-only connections.
+//!
+//! The data flow follows DESIGN.md §3, module by module:
+//!
+//! | step | module |
+//! |---|---|
+//! | validate (the caller's scope; the projector's refusals) | `writer`, `view` |
+//! | sequence (ledger index, leaf hash, group commit) | `writer`, `sequence` |
+//! | project (same transaction) | `sequence`, `cache` |
+//! | receipt (signed checkpoint + inclusion proof) | `writer` |
+//! | read side, scoped | `read`, `visibility`, `trace` |
+//! | rebuild and compare | `audit` |
+//! | connections, pragmas, migrations | `schema` |
+//! | the physical limit the benchmark compares with | `raw` |
+//!
+//! The schema is in `src/migrations/`.
+
+mod audit;
+mod cache;
+mod codec;
+mod error;
+mod raw;
+mod read;
+mod schema;
+mod sequence;
+mod store;
+mod trace;
+mod view;
+mod visibility;
+mod writer;
+
+pub use audit::TreeReport;
+pub use raw::raw_insert_limit;
+pub use store::{SqliteConfig, SqliteStore};

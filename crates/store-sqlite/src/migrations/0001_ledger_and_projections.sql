@@ -1,0 +1,206 @@
+-- retrace embedded store, schema 1.
+--
+-- The ledger (ledger, ledger_opening, tree_node, checkpoint) is the truth and
+-- is append-only: triggers refuse UPDATE and DELETE. Every other table is a
+-- projection of the ledger (DESIGN.md §3) that the audit rebuilds and compares
+-- row by row, so each has a primary key that orders it.
+--
+-- Secondary indexes are few on purpose: every one costs a B-tree insert per
+-- appended record. Most tables are keyed by ledger index and so grow at their
+-- right edge; lookups by lot go through entry_lot.
+
+CREATE TABLE ledger (
+    idx         INTEGER PRIMARY KEY,
+    record_time TEXT    NOT NULL,
+    kind        TEXT    NOT NULL,
+    enterprise  TEXT    NOT NULL,
+    entry       BLOB    NOT NULL,
+    leaf        BLOB    NOT NULL
+);
+-- An enterprise's own entries, in ledger order (enterprise scope, entry filter).
+CREATE INDEX ledger_enterprise ON ledger (enterprise, idx);
+
+-- The confidential values a leaf commits to, with their salts (DESIGN.md §3).
+CREATE TABLE ledger_opening (
+    idx   INTEGER NOT NULL REFERENCES ledger (idx),
+    field TEXT    NOT NULL,
+    salt  BLOB    NOT NULL,
+    value BLOB    NOT NULL,
+    PRIMARY KEY (idx, field)
+) WITHOUT ROWID;
+
+-- Complete subtrees of the RFC 9162 tree, as retrace_ledger::tree::Frontier::push returns them.
+CREATE TABLE tree_node (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  BLOB    NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+
+-- Every signed checkpoint handed out (C2SP tlog-checkpoint in a signed note).
+CREATE TABLE checkpoint (
+    size INTEGER PRIMARY KEY,
+    note BLOB    NOT NULL
+);
+
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: ledger rows are never updated'); END;
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: ledger rows are never deleted'); END;
+CREATE TRIGGER ledger_opening_no_update BEFORE UPDATE ON ledger_opening
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: openings are never updated'); END;
+CREATE TRIGGER ledger_opening_no_delete BEFORE DELETE ON ledger_opening
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: openings are never deleted'); END;
+CREATE TRIGGER tree_node_no_update BEFORE UPDATE ON tree_node
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: tree nodes are never updated'); END;
+CREATE TRIGGER tree_node_no_delete BEFORE DELETE ON tree_node
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: tree nodes are never deleted'); END;
+CREATE TRIGGER checkpoint_no_update BEFORE UPDATE ON checkpoint
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: checkpoints are never updated'); END;
+CREATE TRIGGER checkpoint_no_delete BEFORE DELETE ON checkpoint
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: checkpoints are never deleted'); END;
+
+-- The register.
+CREATE TABLE enterprise (
+    uscc  TEXT PRIMARY KEY,
+    grp   TEXT,
+    seat  TEXT NOT NULL,
+    body  TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE facility (
+    id       TEXT PRIMARY KEY,
+    operator TEXT NOT NULL REFERENCES enterprise (uscc),
+    region   TEXT NOT NULL,
+    body     TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE designation (
+    enterprise TEXT NOT NULL REFERENCES enterprise (uscc),
+    category   TEXT NOT NULL,
+    valid_from TEXT NOT NULL,
+    valid_to   TEXT NOT NULL,
+    document   TEXT NOT NULL,
+    PRIMARY KEY (enterprise, category, valid_from)
+) WITHOUT ROWID;
+
+-- The seat and every facility region of an enterprise: what a regional scope filters on
+-- (a regulator supervises an enterprise whose seat or any facility lies in its region, DESIGN.md §2).
+CREATE TABLE enterprise_place (
+    uscc   TEXT NOT NULL REFERENCES enterprise (uscc),
+    region TEXT NOT NULL,
+    PRIMARY KEY (uscc, region)
+) WITHOUT ROWID;
+
+-- Lots and what happened to them.
+CREATE TABLE lot (
+    lot           TEXT    PRIMARY KEY,
+    product       TEXT    NOT NULL,
+    measurement   TEXT    NOT NULL,
+    distribution  TEXT,
+    feed_origin   TEXT    NOT NULL,
+    producer      TEXT    NOT NULL,
+    facility      TEXT,
+    created_by    INTEGER NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    reo           INTEGER NOT NULL,
+    elements      TEXT
+) WITHOUT ROWID;
+
+-- Every lot an entry names or moves: the one index by lot, through which
+-- stock history, lineage, pools and custody of a lot are found.
+CREATE TABLE entry_lot (
+    lot TEXT    NOT NULL,
+    idx INTEGER NOT NULL,
+    PRIMARY KEY (lot, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE movement (
+    entry    INTEGER NOT NULL,
+    n        INTEGER NOT NULL,
+    lot      TEXT    NOT NULL,
+    holder   TEXT    NOT NULL,
+    owner    TEXT    NOT NULL,
+    mass     INTEGER NOT NULL,
+    reo      INTEGER NOT NULL,
+    event_ms INTEGER NOT NULL,
+    PRIMARY KEY (entry, n)
+) WITHOUT ROWID;
+
+CREATE TABLE position (
+    lot    TEXT    NOT NULL,
+    holder TEXT    NOT NULL,
+    owner  TEXT    NOT NULL,
+    mass   INTEGER NOT NULL,
+    reo    INTEGER NOT NULL,
+    PRIMARY KEY (lot, holder, owner)
+) WITHOUT ROWID;
+-- Stock of one enterprise (enterprise, group and regional scopes; holder filter).
+CREATE INDEX position_holder ON position (holder);
+CREATE INDEX position_owner ON position (owner);
+
+CREATE TABLE lineage_edge (
+    entry    INTEGER NOT NULL,
+    n        INTEGER NOT NULL,
+    from_lot TEXT    NOT NULL,
+    to_lot   TEXT    NOT NULL,
+    mass     INTEGER NOT NULL,
+    reo      INTEGER NOT NULL,
+    PRIMARY KEY (entry, n)
+) WITHOUT ROWID;
+
+CREATE TABLE pool_member (
+    entry    INTEGER NOT NULL,
+    n        INTEGER NOT NULL,
+    facility TEXT    NOT NULL,
+    month    TEXT    NOT NULL,
+    process  TEXT    NOT NULL,
+    lot      TEXT    NOT NULL,
+    role     TEXT    NOT NULL,
+    mass     INTEGER NOT NULL,
+    reo      INTEGER NOT NULL,
+    elements TEXT,
+    PRIMARY KEY (entry, n)
+) WITHOUT ROWID;
+-- A facility-month pool's members in ledger order (trace attribution, DESIGN.md §2).
+CREATE INDEX pool_member_pool ON pool_member (facility, process, month, entry);
+
+CREATE TABLE process_month (
+    facility     TEXT    NOT NULL,
+    process      TEXT    NOT NULL,
+    month        TEXT    NOT NULL,
+    in_reo       INTEGER NOT NULL,
+    out_reo      INTEGER NOT NULL,
+    in_known     INTEGER NOT NULL,
+    out_known    INTEGER NOT NULL,
+    in_elements  TEXT    NOT NULL,
+    out_elements TEXT    NOT NULL,
+    in_ionic     INTEGER NOT NULL,
+    transforms   INTEGER NOT NULL,
+    PRIMARY KEY (facility, process, month)
+) WITHOUT ROWID;
+
+CREATE TABLE shipment (
+    sender  TEXT NOT NULL,
+    number  TEXT NOT NULL,
+    ship    TEXT,
+    receive TEXT,
+    PRIMARY KEY (sender, number)
+) WITHOUT ROWID;
+
+CREATE TABLE flag (
+    key        TEXT PRIMARY KEY,
+    rule       TEXT NOT NULL,
+    enterprise TEXT NOT NULL,
+    facility   TEXT,
+    lot        TEXT,
+    month      TEXT NOT NULL,
+    entries    TEXT NOT NULL,
+    detail     TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Entries declared wrong, with the correction that did it; entries not listed stand.
+CREATE TABLE entry_status (
+    idx          INTEGER PRIMARY KEY REFERENCES ledger (idx),
+    corrected_by INTEGER NOT NULL REFERENCES ledger (idx)
+);

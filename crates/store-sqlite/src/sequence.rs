@@ -1,0 +1,454 @@
+//! Sequence and project one record (DESIGN.md §3): the projector validates it
+//! against the state, the ledger entry is built and stored at its index, and
+//! its effects are applied to the projections — all on one connection, inside
+//! the caller's transaction. The live writer and the audit's replay run this
+//! same code, so a rebuild reproduces the live tables exactly.
+
+use retrace_domain::flow::Flow;
+use retrace_domain::lot::LotId;
+use retrace_domain::project::{
+    Effects, FlagChange, LotState, ProjectError, Projector, Refusal, RegistryChange,
+};
+use retrace_domain::record::Record;
+use retrace_domain::uscc::Uscc;
+use retrace_ledger::entry::{Entry, Opening, derive_salt};
+use retrace_ledger::hash::{Hash, leaf_hash};
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+
+use crate::cache::ViewCache;
+use crate::codec::{self, RecordTime};
+use crate::error::{DbError, DbResult};
+use crate::view::TableView;
+
+/// The one confidential field of an entry: the whole record, committed to by
+/// salted hash (DESIGN.md §3). Quantities, counterparties and documents live
+/// only here.
+pub(crate) const RECORD_FIELD: &str = "record";
+
+/// Why a record was not sequenced.
+#[derive(Debug)]
+pub(crate) enum SequenceError {
+    Refused(Refusal),
+    Failed(DbError),
+}
+
+impl From<DbError> for SequenceError {
+    fn from(e: DbError) -> SequenceError {
+        SequenceError::Failed(e)
+    }
+}
+
+impl From<rusqlite::Error> for SequenceError {
+    fn from(e: rusqlite::Error) -> SequenceError {
+        SequenceError::Failed(e.into())
+    }
+}
+
+/// What a sequenced record left in the ledger.
+#[derive(Debug)]
+pub(crate) struct Sequenced {
+    /// The entry's canonical bytes.
+    pub entry: Vec<u8>,
+    /// Its RFC 9162 leaf hash.
+    pub leaf: Hash,
+}
+
+/// The public part of an entry: who, when, what kind and which lots — never
+/// quantities, counterparties or documents, which the entry only commits to
+/// (DESIGN.md §3). Fields in name order, so the JSON has one spelling.
+#[derive(Serialize)]
+struct PublicPart<'a> {
+    enterprise: &'a str,
+    event_time: &'a str,
+    kind: &'a str,
+    lots: Vec<&'a str>,
+    record_time: &'a str,
+}
+
+/// The lots a record names, in the order it names them, each once.
+pub(crate) fn record_lots(record: &Record) -> Vec<&LotId> {
+    let mut lots: Vec<&LotId> = Vec::new();
+    let Record::Flow(event) = record else {
+        return lots;
+    };
+    match &event.flow {
+        Flow::Opening(o) => lots.push(&o.output.lot),
+        Flow::Extract(x) => lots.push(&x.output.lot),
+        Flow::Import(i) => lots.push(&i.output.lot),
+        Flow::Transform(t) => {
+            lots.extend(t.inputs.iter().map(|i| &i.lot));
+            lots.extend(t.outputs.iter().map(|o| &o.lot));
+        }
+        Flow::Ship(s) => lots.push(&s.lot),
+        Flow::Receive(r) => lots.push(&r.lot),
+        Flow::Transfer(t) => lots.push(&t.lot),
+        Flow::Export(x) => lots.push(&x.lot),
+        Flow::Adjust(a) => lots.push(&a.lot),
+        Flow::Correction(_) => {}
+    }
+    let mut seen = Vec::with_capacity(lots.len());
+    lots.retain(|l| {
+        let fresh = !seen.contains(l);
+        seen.push(*l);
+        fresh
+    });
+    lots
+}
+
+/// The public JSON of `record` recorded at `record_time`.
+pub(crate) fn public_json(record: &Record, record_time: &str) -> DbResult<Vec<u8>> {
+    let event_time = record
+        .time()
+        .format(&Rfc3339)
+        .map_err(|e| DbError::corrupt("event time", e))?;
+    let kind = record.kind_token();
+    let part = PublicPart {
+        enterprise: record.enterprise().as_str(),
+        event_time: &event_time,
+        kind: &kind,
+        lots: record_lots(record).into_iter().map(LotId::as_str).collect(),
+        record_time,
+    };
+    Ok(serde_json::to_vec(&part)?)
+}
+
+/// The canonical JSON of a record: the value its `record` opening holds.
+pub(crate) fn record_json(record: &Record) -> DbResult<Vec<u8>> {
+    Ok(serde_json::to_vec(record)?)
+}
+
+/// Builds the ledger entry of `record` at `index`: kind, public part and the
+/// salted commitment to the record (salt derived from the operator's secret,
+/// `retrace_ledger::entry::derive_salt`).
+pub(crate) fn build_entry(
+    secret: &[u8; 32],
+    index: u64,
+    record: &Record,
+    record_time: &str,
+) -> DbResult<(Entry, Opening)> {
+    let opening = Opening {
+        field: RECORD_FIELD.to_owned(),
+        salt: derive_salt(secret, index, RECORD_FIELD),
+        value: record_json(record)?,
+    };
+    let entry = Entry::build(
+        &record.kind_token(),
+        public_json(record, record_time)?,
+        std::slice::from_ref(&opening),
+    )
+    .map_err(|e| DbError::corrupt("entry", e))?;
+    Ok((entry, opening))
+}
+
+/// Validates, sequences and projects records on one connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sequencer<'a> {
+    pub conn: &'a Connection,
+    pub cache: &'a ViewCache,
+    pub secret: &'a [u8; 32],
+    pub projector: &'a Projector,
+}
+
+impl Sequencer<'_> {
+    /// Sequences `record` as entry `index` recorded at `now`: projects it
+    /// (refusing it if the projector does), stores the entry and its opening,
+    /// and applies its effects.
+    ///
+    /// # Errors
+    /// [`SequenceError::Refused`] with the projector's refusal; nothing is
+    /// written then. [`SequenceError::Failed`] when the database fails, after
+    /// which the caller rolls back.
+    pub(crate) fn record(
+        &self,
+        index: u64,
+        now: &RecordTime,
+        record: &Record,
+    ) -> Result<Sequenced, SequenceError> {
+        let view = TableView {
+            conn: self.conn,
+            cache: self.cache,
+        };
+        let effects = match self.projector.project(index, now.at, record, &view) {
+            Ok(effects) => effects,
+            Err(ProjectError::Refused(refusal)) => return Err(SequenceError::Refused(refusal)),
+            Err(ProjectError::State(e)) => return Err(SequenceError::Failed(e)),
+        };
+        let (entry, opening) = build_entry(self.secret, index, record, &now.text)?;
+        let bytes = entry.encode();
+        let leaf = leaf_hash(&bytes);
+        let at = codec::sql_index(index);
+        self.conn
+            .prepare_cached("INSERT INTO ledger (idx, record_time, kind, enterprise, entry, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![at, now.text, entry.kind(), record.enterprise().as_str(), bytes, &leaf.0[..]])?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO ledger_opening (idx, field, salt, value) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![at, opening.field, &opening.salt[..], opening.value])?;
+        apply(view, index, record, &effects)?;
+        Ok(Sequenced { entry: bytes, leaf })
+    }
+}
+
+/// Applies a record's effects to the projections, and to the cache of what
+/// the projector reads.
+fn apply(view: TableView<'_>, index: u64, record: &Record, effects: &Effects) -> DbResult<()> {
+    let (conn, cache) = (view.conn, view.cache);
+    let at = codec::sql_index(index);
+    for change in &effects.registry {
+        registry(conn, change)?;
+        cache.register_changed();
+    }
+    for lot in &effects.lots {
+        cache.put_lot(&lot.lot, Some(lot));
+        cache.created(&lot.lot);
+        write_lot(
+            conn,
+            lot,
+            "INSERT INTO lot (lot, product, measurement, distribution, feed_origin, producer, facility, created_by, created_at_ms, reo, elements) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+    }
+    for lot in &effects.lot_revisions {
+        cache.put_lot(&lot.lot, Some(lot));
+        write_lot(
+            conn,
+            lot,
+            "UPDATE lot SET product = ?2, measurement = ?3, distribution = ?4, feed_origin = ?5, producer = ?6, facility = ?7, created_by = ?8, created_at_ms = ?9, reo = ?10, elements = ?11 WHERE lot = ?1",
+        )?;
+    }
+    {
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO movement (entry, n, lot, holder, owner, mass, reo, event_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        let mut position = conn.prepare_cached(
+            "INSERT INTO position (lot, holder, owner, mass, reo) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (lot, holder, owner) DO UPDATE SET mass = mass + excluded.mass, reo = reo + excluded.reo",
+        )?;
+        for (n, m) in effects.movements.iter().enumerate() {
+            insert.execute(params![
+                at,
+                n,
+                m.lot.as_str(),
+                m.holder.as_str(),
+                m.owner.as_str(),
+                m.mass,
+                m.reo,
+                m.event_ms
+            ])?;
+            position.execute(params![
+                m.lot.as_str(),
+                m.holder.as_str(),
+                m.owner.as_str(),
+                m.mass,
+                m.reo
+            ])?;
+            cache.moved(m);
+        }
+    }
+    if !effects.edges.is_empty() {
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO lineage_edge (entry, n, from_lot, to_lot, mass, reo) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for (n, e) in effects.edges.iter().enumerate() {
+            insert.execute(params![
+                at,
+                n,
+                e.from.as_str(),
+                e.to.as_str(),
+                codec::grams(e.mass),
+                codec::grams(e.reo)
+            ])?;
+        }
+    }
+    if !effects.members.is_empty() {
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO pool_member (entry, n, facility, month, process, lot, role, mass, reo, elements) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        for (n, m) in effects.members.iter().enumerate() {
+            let elements = m.elements.as_ref().map(codec::json).transpose()?;
+            insert.execute(params![
+                at,
+                n,
+                m.facility.as_str(),
+                m.month,
+                codec::token(&m.process)?,
+                m.lot.as_str(),
+                codec::token(&m.role)?,
+                codec::grams(m.mass),
+                codec::grams(m.reo),
+                elements
+            ])?;
+        }
+    }
+    for (key, delta) in &effects.process_months {
+        use retrace_domain::project::StateView as _;
+        let mut totals = view.process_month(key)?;
+        totals.add(delta, 1);
+        cache.put_process_month(key, &totals);
+        conn.prepare_cached(
+            "INSERT INTO process_month (facility, process, month, in_reo, out_reo, in_known, out_known, in_elements, out_elements, in_ionic, transforms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+             ON CONFLICT (facility, process, month) DO UPDATE SET in_reo = excluded.in_reo, out_reo = excluded.out_reo, \
+             in_known = excluded.in_known, out_known = excluded.out_known, in_elements = excluded.in_elements, \
+             out_elements = excluded.out_elements, in_ionic = excluded.in_ionic, transforms = excluded.transforms",
+        )?
+        .execute(params![
+            key.facility.as_str(),
+            codec::token(&key.process)?,
+            key.month,
+            totals.in_reo,
+            totals.out_reo,
+            totals.in_known,
+            totals.out_known,
+            codec::json(&totals.in_elements)?,
+            codec::json(&totals.out_elements)?,
+            totals.in_ionic,
+            totals.transforms
+        ])?;
+    }
+    for s in &effects.shipments {
+        cache.put_shipment(&s.sender, &s.number, Some(s));
+        conn.prepare_cached(
+            "INSERT INTO shipment (sender, number, ship, receive) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (sender, number) DO UPDATE SET ship = excluded.ship, receive = excluded.receive",
+        )?
+        .execute(params![
+            s.sender.as_str(),
+            s.number,
+            s.ship.as_ref().map(codec::json).transpose()?,
+            s.receive.as_ref().map(codec::json).transpose()?
+        ])?;
+    }
+    if let Some(corrected) = effects.corrects {
+        conn.prepare_cached("INSERT INTO entry_status (idx, corrected_by) VALUES (?1, ?2)")?
+            .execute(params![codec::sql_index(corrected), at])?;
+    }
+    for change in &effects.flags {
+        match change {
+            FlagChange::Raise(f) => {
+                cache.put_flag(&f.key, true);
+                conn.prepare_cached(
+                    "INSERT INTO flag (key, rule, enterprise, facility, lot, month, entries, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                     ON CONFLICT (key) DO UPDATE SET rule = excluded.rule, enterprise = excluded.enterprise, facility = excluded.facility, \
+                     lot = excluded.lot, month = excluded.month, entries = excluded.entries, detail = excluded.detail",
+                )?
+                .execute(params![
+                    f.key,
+                    codec::token(&f.rule)?,
+                    f.enterprise.as_str(),
+                    f.facility.as_ref().map(|x| x.as_str()),
+                    f.lot.as_ref().map(LotId::as_str),
+                    f.month,
+                    codec::json(&f.entries)?,
+                    f.detail
+                ])?;
+            }
+            FlagChange::Clear(key) => {
+                cache.put_flag(key, false);
+                conn.prepare_cached("DELETE FROM flag WHERE key = ?1")?
+                    .execute([key])?;
+            }
+        }
+    }
+    let mut lots: Vec<&str> = record_lots(record).into_iter().map(LotId::as_str).collect();
+    lots.extend(
+        effects
+            .lots
+            .iter()
+            .chain(&effects.lot_revisions)
+            .map(|l| l.lot.as_str()),
+    );
+    lots.extend(effects.movements.iter().map(|m| m.lot.as_str()));
+    lots.extend(
+        effects
+            .edges
+            .iter()
+            .flat_map(|e| [e.from.as_str(), e.to.as_str()]),
+    );
+    lots.extend(effects.members.iter().map(|m| m.lot.as_str()));
+    lots.sort_unstable();
+    lots.dedup();
+    let mut insert = conn.prepare_cached("INSERT INTO entry_lot (lot, idx) VALUES (?1, ?2)")?;
+    for lot in lots {
+        insert.execute(params![lot, at])?;
+    }
+    Ok(())
+}
+
+fn write_lot(conn: &Connection, lot: &LotState, sql: &str) -> DbResult<()> {
+    conn.prepare_cached(sql)?.execute(params![
+        lot.lot.as_str(),
+        lot.product.as_str(),
+        codec::json(&lot.measurement)?,
+        lot.distribution.as_ref().map(codec::json).transpose()?,
+        codec::token(&lot.feed_origin)?,
+        lot.producer.as_str(),
+        lot.facility.as_ref().map(|f| f.as_str()),
+        codec::sql_index(lot.created_by),
+        lot.created_at_ms,
+        codec::grams(lot.reo),
+        lot.elements.as_ref().map(codec::json).transpose()?
+    ])?;
+    Ok(())
+}
+
+fn registry(conn: &Connection, change: &RegistryChange) -> DbResult<()> {
+    match change {
+        RegistryChange::Enterprise(e) => {
+            conn.prepare_cached(
+                "INSERT INTO enterprise (uscc, grp, seat, body) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (uscc) DO UPDATE SET grp = excluded.grp, seat = excluded.seat, body = excluded.body",
+            )?
+            .execute(params![e.uscc.as_str(), e.group.as_ref().map(codec::token).transpose()?, e.seat.as_str(), codec::json(e)?])?;
+            places(conn, &e.uscc)
+        }
+        RegistryChange::Facility(f) => {
+            conn.prepare_cached(
+                "INSERT INTO facility (id, operator, region, body) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (id) DO UPDATE SET operator = excluded.operator, region = excluded.region, body = excluded.body",
+            )?
+            .execute(params![f.id.as_str(), f.operator.as_str(), f.region.as_str(), codec::json(f)?])?;
+            places(conn, &f.operator)
+        }
+        RegistryChange::Designation(d) => {
+            conn.prepare_cached(
+                "INSERT INTO designation (enterprise, category, valid_from, valid_to, document) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (enterprise, category, valid_from) DO UPDATE SET valid_to = excluded.valid_to, document = excluded.document",
+            )?
+            .execute(params![
+                d.enterprise.as_str(),
+                codec::token(&d.category)?,
+                codec::date_text(d.valid_from)?,
+                codec::date_text(d.valid_to)?,
+                d.document
+            ])?;
+            Ok(())
+        }
+        RegistryChange::Revocation {
+            enterprise,
+            category,
+            last_day,
+        } => {
+            let last_day = codec::date_text(*last_day)?;
+            conn.prepare_cached("UPDATE designation SET valid_to = ?3 WHERE enterprise = ?1 AND category = ?2 AND valid_to > ?3")?
+                .execute(params![enterprise.as_str(), codec::token(category)?, last_day])?;
+            Ok(())
+        }
+    }
+}
+
+/// Rewrites where an enterprise is: its seat and every facility region
+/// (DESIGN.md §2, "a regulator supervises an enterprise whose seat, or any of
+/// whose facilities, lies in its region").
+fn places(conn: &Connection, uscc: &Uscc) -> DbResult<()> {
+    conn.prepare_cached("DELETE FROM enterprise_place WHERE uscc = ?1")?
+        .execute([uscc.as_str()])?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO enterprise_place (uscc, region) \
+         SELECT uscc, seat FROM enterprise WHERE uscc = ?1 UNION SELECT operator, region FROM facility WHERE operator = ?1",
+    )?
+    .execute([uscc.as_str()])?;
+    Ok(())
+}

@@ -1,0 +1,302 @@
+//! [`SqliteStore`]: the embedded store behind the `Store` trait.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+
+use retrace_domain::clock::Clock;
+use retrace_domain::lot::LotId;
+use retrace_domain::project::Projector;
+use retrace_domain::record::Record;
+use retrace_ledger::checkpoint::{LogKey, SignedCheckpoint};
+use retrace_ledger::hash::Hash;
+use retrace_ledger::receipt::Receipt;
+use retrace_store::trace::{Direction, TraceAnswer};
+use retrace_store::{
+    Appended, AuditReport, EntryFilter, EntryView, FlagFilter, FlagView, LotView, Page,
+    PageRequest, Position, Scope, StockFilter, Store, StoreError,
+};
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::audit::{self, TreeReport};
+use crate::codec;
+use crate::error::DbError;
+use crate::read::{self, ReadPool};
+use crate::schema;
+use crate::writer::{Job, Shared, Writer};
+
+/// What the store needs besides its file. The binary owns the key files and
+/// hands their contents over.
+pub struct SqliteConfig {
+    /// Signs every checkpoint (C2SP signed-note, Ed25519); its name is the log's origin.
+    pub log_key: LogKey,
+    /// Derives the salt of every commitment (`retrace_ledger::entry::derive_salt`,
+    /// DESIGN.md §3): the operator can reproduce any salt to open a field, and
+    /// the audit rebuilds every entry byte for byte.
+    pub salt_secret: [u8; 32],
+    /// The record time of every entry.
+    pub clock: Arc<dyn Clock>,
+    pub projector: Projector,
+}
+
+impl std::fmt::Debug for SqliteConfig {
+    /// Shows the key's name and id, never a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteConfig")
+            .field("log_key", &self.log_key)
+            .field("clock", &self.clock)
+            .field("projector", &self.projector)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The embedded store: one SQLite file in WAL mode, one writer thread that
+/// group-commits, a small pool of read-only connections.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: Option<mpsc::Sender<Job>>,
+    writer: Option<JoinHandle<()>>,
+    reads: Arc<ReadPool>,
+    shared: Arc<Shared>,
+    commits: Arc<AtomicU64>,
+}
+
+fn writer_gone() -> StoreError {
+    StoreError::Internal("the writer thread has stopped".to_owned())
+}
+
+impl SqliteStore {
+    /// Opens the store at `path`, creating and migrating it if needed, and
+    /// starts its writer. The tree's right edge is restored from the stored
+    /// nodes, so a store reopened after a crash goes on where its last commit
+    /// ended.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when the file cannot be opened or migrated.
+    pub fn open(path: &Path, config: SqliteConfig) -> Result<SqliteStore, StoreError> {
+        let shared = Arc::new(Shared {
+            key: config.log_key,
+            secret: config.salt_secret,
+            clock: config.clock,
+            projector: config.projector,
+        });
+        let commits = Arc::new(AtomicU64::new(0));
+        let writer = Writer::open(path, Arc::clone(&shared), Arc::clone(&commits))?;
+        let (jobs, queue) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("retrace-writer".to_owned())
+            .spawn(move || writer.run(&queue))
+            .map_err(StoreError::internal)?;
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            jobs: Some(jobs),
+            writer: Some(handle),
+            reads: Arc::new(ReadPool::new(path.to_owned())),
+            shared,
+            commits,
+        })
+    }
+
+    /// How many transactions the writer has committed since the store was
+    /// opened: fewer than the appends when group commit shares them.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.jobs
+            .as_ref()
+            .ok_or_else(writer_gone)?
+            .send(job)
+            .map_err(|_| writer_gone())
+    }
+
+    /// Records `batch` under the operator's scope in one transaction — all or
+    /// nothing — without receipts: the bulk path of the demo, `retrace
+    /// record` and the benchmark. Answers with the checkpoint that includes it.
+    ///
+    /// Blocks the calling thread until the batch is committed; from async code
+    /// call it inside `spawn_blocking`.
+    ///
+    /// # Errors
+    /// [`StoreError::Refused`] naming the record and field if any record is refused.
+    pub fn load(&self, batch: Vec<Record>) -> Result<SignedCheckpoint, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Job::Load { batch, reply })?;
+        answer.recv().map_err(|_| writer_gone())?
+    }
+
+    /// Every ledger row in its canonical form `(index, entry bytes, leaf)`:
+    /// the rows [`crate::raw_insert_limit`] inserts to measure the physical limit.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when SQLite fails.
+    pub fn ledger_rows(&self) -> Result<Vec<(u64, Vec<u8>, Hash)>, StoreError> {
+        self.reads.with(|conn| {
+            let mut st = conn
+                .prepare("SELECT idx, entry, leaf FROM ledger ORDER BY idx")
+                .map_err(DbError::from)?;
+            let mut rows = st.query([]).map_err(DbError::from)?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next().map_err(DbError::from)? {
+                let leaf: Vec<u8> = r.get(2).map_err(DbError::from)?;
+                out.push((
+                    codec::index("idx", r.get(0).map_err(DbError::from)?)?,
+                    r.get(1).map_err(DbError::from)?,
+                    codec::hash("leaf", &leaf)?,
+                ));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Recomputes the root from the stored leaves and compares every stored
+    /// tree node (the tree step of [`Store::audit`], alone).
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when SQLite fails.
+    pub fn verify_tree(&self) -> Result<TreeReport, StoreError> {
+        self.reads.with(|conn| Ok(audit::verify_tree(conn, &[])?))
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let pool = Arc::clone(&self.reads);
+        tokio::task::spawn_blocking(move || pool.with(read))
+            .await
+            .map_err(StoreError::internal)?
+    }
+}
+
+impl Drop for SqliteStore {
+    /// Closes the queue and waits for the writer to finish what it was given
+    /// and close its connection, so that the file can be reopened at once.
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(writer) = self.writer.take()
+            && writer.join().is_err()
+        {
+            tracing::error!("the writer thread panicked");
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    async fn append(&self, scope: &Scope, batch: Vec<Record>) -> Result<Appended, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Append {
+            scope: scope.clone(),
+            batch,
+            reply,
+        })?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+
+    async fn checkpoint(&self) -> Result<SignedCheckpoint, StoreError> {
+        self.read(read::checkpoint).await
+    }
+
+    async fn checkpoints(
+        &self,
+        after_size: u64,
+        limit: usize,
+    ) -> Result<Vec<SignedCheckpoint>, StoreError> {
+        self.read(move |conn| read::checkpoints(conn, after_size, limit))
+            .await
+    }
+
+    async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        self.read(move |conn| read::inclusion(conn, index, size))
+            .await
+    }
+
+    async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
+        self.read(move |conn| read::consistency(conn, old, new))
+            .await
+    }
+
+    async fn entry(&self, scope: &Scope, index: u64) -> Result<EntryView, StoreError> {
+        let scope = scope.clone();
+        self.read(move |conn| read::entry(conn, &scope, index))
+            .await
+    }
+
+    async fn receipt(&self, scope: &Scope, index: u64) -> Result<Receipt, StoreError> {
+        let scope = scope.clone();
+        self.read(move |conn| read::receipt(conn, &scope, index))
+            .await
+    }
+
+    async fn entries(
+        &self,
+        scope: &Scope,
+        filter: &EntryFilter,
+        page: &PageRequest,
+    ) -> Result<Page<EntryView>, StoreError> {
+        let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
+        self.read(move |conn| read::entries(conn, &scope, &filter, &page))
+            .await
+    }
+
+    async fn lot(&self, scope: &Scope, lot: &LotId) -> Result<LotView, StoreError> {
+        let (scope, lot) = (scope.clone(), lot.clone());
+        self.read(move |conn| read::lot(conn, &scope, &lot)).await
+    }
+
+    async fn stock(
+        &self,
+        scope: &Scope,
+        filter: &StockFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Position>, StoreError> {
+        let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
+        self.read(move |conn| read::stock(conn, &scope, &filter, &page))
+            .await
+    }
+
+    async fn flags(
+        &self,
+        scope: &Scope,
+        filter: &FlagFilter,
+        page: &PageRequest,
+    ) -> Result<Page<FlagView>, StoreError> {
+        let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
+        self.read(move |conn| read::flags(conn, &scope, &filter, &page))
+            .await
+    }
+
+    async fn trace(
+        &self,
+        scope: &Scope,
+        lot: &LotId,
+        direction: Direction,
+        page: &PageRequest,
+    ) -> Result<TraceAnswer, StoreError> {
+        let (scope, lot, page) = (scope.clone(), lot.clone(), page.clone());
+        self.read(move |conn| read::trace(conn, &scope, &lot, direction, &page))
+            .await
+    }
+
+    async fn audit(&self, extra: Option<Vec<u8>>) -> Result<AuditReport, StoreError> {
+        let (path, shared) = (self.path.clone(), Arc::clone(&self.shared));
+        tokio::task::spawn_blocking(move || {
+            // A connection of its own: the audit holds one read transaction for
+            // as long as it runs, and should not keep a pooled one from readers.
+            let conn = schema::open_reader(&path)?;
+            conn.execute_batch("BEGIN").map_err(DbError::from)?;
+            audit::audit(&conn, &shared, extra.as_deref())
+        })
+        .await
+        .map_err(StoreError::internal)?
+    }
+}

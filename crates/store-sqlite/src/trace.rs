@@ -1,0 +1,234 @@
+//! The primitive reads of the trace (`retrace_store::trace::TraceSource`)
+//! over the projections. Entries declared wrong by a correction are left out,
+//! so a trace follows only what stands.
+
+use retrace_domain::attribution::PoolLot;
+use retrace_domain::facility::Process;
+use retrace_domain::flow::{Flow, FlowKind};
+use retrace_domain::lot::LotId;
+use retrace_domain::measurement::Measurement;
+use retrace_domain::project::{LineageEdge, LotState, PoolRole};
+use retrace_domain::record::Record;
+use retrace_store::trace::{Creation, Custody, PoolKey, TraceSource};
+use rusqlite::{Connection, Row, params};
+
+use crate::codec;
+use crate::error::{DbError, DbResult};
+use crate::view::lot_state;
+
+/// Excludes rows of corrected entries; `{}` is the entry column.
+fn standing(column: &str) -> String {
+    format!("NOT EXISTS (SELECT 1 FROM entry_status s WHERE s.idx = {column})")
+}
+
+/// [`TraceSource`] over one connection's tables.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TableTrace<'c> {
+    pub conn: &'c Connection,
+}
+
+fn flow_kind(token: &str) -> DbResult<FlowKind> {
+    let kind = token
+        .strip_prefix("flow.")
+        .ok_or_else(|| DbError::corrupt("flow kind", token))?;
+    codec::from_token("flow kind", kind)
+}
+
+fn decode_record(value: &[u8]) -> DbResult<Record> {
+    serde_json::from_slice(value).map_err(|e| DbError::corrupt("stored record", e))
+}
+
+impl TableTrace<'_> {
+    fn edges(&self, lot: &LotId, column: &str) -> DbResult<Vec<LineageEdge>> {
+        let sql = format!(
+            "SELECT e.entry, e.from_lot, e.to_lot, e.mass, e.reo FROM entry_lot el JOIN lineage_edge e ON e.entry = el.idx \
+             WHERE el.lot = ?1 AND e.{column} = ?1 AND {} ORDER BY e.entry, e.n",
+            standing("e.entry")
+        );
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let mut rows = st.query([lot.as_str()])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(LineageEdge {
+                entry: codec::index("edge entry", r.get(0)?)?,
+                from: codec::lot_id(&r.get::<_, String>(1)?)?,
+                to: codec::lot_id(&r.get::<_, String>(2)?)?,
+                mass: codec::mass("edge mass", r.get(3)?)?,
+                reo: codec::mass("edge reo", r.get(4)?)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn pool_lot(r: &Row<'_>) -> DbResult<PoolLot> {
+    let elements: Option<String> = r.get(4)?;
+    Ok(PoolLot {
+        entry: codec::index("pool entry", r.get(0)?)?,
+        lot: codec::lot_id(&r.get::<_, String>(1)?)?,
+        mass: codec::mass("pool mass", r.get(2)?)?,
+        reo: codec::mass("pool reo", r.get(3)?)?,
+        elements: elements
+            .as_deref()
+            .map(|e| codec::from_json("elements", e))
+            .transpose()?,
+    })
+}
+
+fn custody_step(entry: u64, event: Record, lot: &LotState) -> Option<Custody> {
+    let Record::Flow(event) = event else {
+        return None;
+    };
+    let from = event.enterprise;
+    let (kind, to, country, mass) = match event.flow {
+        Flow::Ship(s) => (FlowKind::Ship, Some(s.to), None, s.mass),
+        Flow::Receive(r) => {
+            return Some(Custody {
+                entry,
+                kind: FlowKind::Receive,
+                from: r.from,
+                to: Some(from),
+                country: None,
+                mass: r.mass,
+                reo: lot.reo_of(r.mass),
+            });
+        }
+        Flow::Transfer(t) => (FlowKind::Transfer, Some(t.to), None, t.mass),
+        Flow::Export(x) => (FlowKind::Export, None, Some(x.destination_country), x.mass),
+        _ => return None,
+    };
+    Some(Custody {
+        entry,
+        kind,
+        from,
+        to,
+        country,
+        mass,
+        reo: lot.reo_of(mass),
+    })
+}
+
+impl TraceSource for TableTrace<'_> {
+    type Error = DbError;
+
+    fn creation(&self, lot: &LotId) -> DbResult<Option<Creation>> {
+        let Some(state) = lot_state(self.conn, lot.as_str())? else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT g.kind, o.value FROM ledger g JOIN ledger_opening o ON o.idx = g.idx AND o.field = 'record' WHERE g.idx = ?1 AND {}",
+            standing("g.idx")
+        );
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let mut rows = st.query([codec::sql_index(state.created_by)])?;
+        let Some(row) = rows.next()? else {
+            return Ok(None);
+        };
+        let kind = flow_kind(&row.get::<_, String>(0)?)?;
+        let country = match kind {
+            FlowKind::Import => match decode_record(&row.get::<_, Vec<u8>>(1)?)? {
+                Record::Flow(f) => match f.flow {
+                    Flow::Import(i) => Some(i.origin_country),
+                    _ => None,
+                },
+                Record::Act(_) => None,
+            },
+            _ => None,
+        };
+        let pool = self
+            .conn
+            .prepare_cached("SELECT facility, month, process FROM pool_member WHERE entry = ?1 AND lot = ?2 AND role = 'output' LIMIT 1")?
+            .query_map(params![codec::sql_index(state.created_by), lot.as_str()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+            .next()
+            .transpose()?
+            .map(|(facility, month, process)| -> DbResult<PoolKey> {
+                Ok(PoolKey { facility: codec::facility_id(&facility)?, month, process: codec::from_token::<Process>("process", &process)? })
+            })
+            .transpose()?
+            .filter(|key| key.process.pools_feed());
+        let Measurement { wet_mass, .. } = state.measurement;
+        Ok(Some(Creation {
+            entry: state.created_by,
+            kind,
+            enterprise: state.producer,
+            facility: state.facility,
+            country,
+            mass: wet_mass,
+            reo: state.reo,
+            pool,
+        }))
+    }
+
+    fn edges_into(&self, lot: &LotId) -> DbResult<Vec<LineageEdge>> {
+        self.edges(lot, "to_lot")
+    }
+
+    fn edges_out_of(&self, lot: &LotId) -> DbResult<Vec<LineageEdge>> {
+        self.edges(lot, "from_lot")
+    }
+
+    fn pools_fed(&self, lot: &LotId) -> DbResult<Vec<PoolKey>> {
+        let sql = format!(
+            "SELECT DISTINCT p.facility, p.month, p.process FROM entry_lot el JOIN pool_member p ON p.entry = el.idx \
+             WHERE el.lot = ?1 AND p.lot = ?1 AND p.role = 'input' AND {} ORDER BY p.facility, p.month, p.process",
+            standing("p.entry")
+        );
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let mut rows = st.query([lot.as_str()])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(PoolKey {
+                facility: codec::facility_id(&r.get::<_, String>(0)?)?,
+                month: r.get(1)?,
+                process: codec::from_token("process", &r.get::<_, String>(2)?)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn pool(&self, key: &PoolKey) -> DbResult<(Vec<PoolLot>, Vec<PoolLot>)> {
+        let sql = format!(
+            "SELECT entry, lot, mass, reo, elements, role FROM pool_member WHERE facility = ?1 AND process = ?2 AND month = ?3 AND {} ORDER BY entry, n",
+            standing("entry")
+        );
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let mut rows = st.query(params![
+            key.facility.as_str(),
+            codec::token(&key.process)?,
+            key.month
+        ])?;
+        let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
+        while let Some(r) = rows.next()? {
+            let member = pool_lot(r)?;
+            match codec::from_token::<PoolRole>("role", &r.get::<_, String>(5)?)? {
+                PoolRole::Input => inputs.push(member),
+                PoolRole::Output => outputs.push(member),
+            }
+        }
+        Ok((inputs, outputs))
+    }
+
+    fn custody(&self, lot: &LotId) -> DbResult<Vec<Custody>> {
+        let Some(state) = lot_state(self.conn, lot.as_str())? else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "SELECT g.idx, o.value FROM entry_lot el JOIN ledger g ON g.idx = el.idx \
+             JOIN ledger_opening o ON o.idx = g.idx AND o.field = 'record' \
+             WHERE el.lot = ?1 AND g.kind IN ('flow.ship', 'flow.receive', 'flow.transfer', 'flow.export') AND {} ORDER BY g.idx",
+            standing("g.idx")
+        );
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let mut rows = st.query([lot.as_str()])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let entry = codec::index("custody entry", r.get(0)?)?;
+            out.extend(custody_step(
+                entry,
+                decode_record(&r.get::<_, Vec<u8>>(1)?)?,
+                &state,
+            ));
+        }
+        Ok(out)
+    }
+}
