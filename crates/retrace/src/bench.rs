@@ -1,0 +1,379 @@
+//! `retrace bench`: the benchmark harness (DESIGN.md §5).
+//!
+//! Every figure is measured at the size it is reported for, in the same run
+//! as the physical limit it is compared with: bulk recording against a raw
+//! insert of the same canonical ledger rows with the same SQLite settings;
+//! Merkle tree building and root recomputation against raw SHA-256 over the
+//! same bytes. Peak memory is the resident high-water mark of each phase,
+//! reset between phases through `/proc/self/clear_refs`.
+#![allow(
+    clippy::float_arithmetic,
+    reason = "rates and ratios of a report; no mass is a float"
+)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use retrace_domain::clock::SystemClock;
+use retrace_domain::flow::Flow;
+use retrace_domain::lot::LotId;
+use retrace_domain::record::Record;
+use retrace_ledger::hash::{Hash, leaf_hash};
+use retrace_ledger::tree::Frontier;
+use retrace_store::trace::Direction;
+use retrace_store::{PageRequest, Scope, Store};
+use retrace_synth::{Industry, SynthConfig};
+use sha2::{Digest, Sha256};
+
+use crate::datadir::{DEFAULT_ORIGIN, DataDir};
+
+/// Records per load transaction, as `retrace demo` loads them.
+const LOAD_CHUNK: usize = 20_000;
+/// How many lots each trace direction is timed on.
+const TRACE_SAMPLES: usize = 400;
+/// The page size of a timed trace: answers up to this many edges come whole.
+const TRACE_PAGE: usize = 1_000;
+
+/// Runs the harness at every size and prints a Markdown report.
+///
+/// # Errors
+/// When a scratch store cannot be made or a phase fails.
+pub async fn run(sizes: &[u64], scratch: Option<&Path>) -> anyhow::Result<u8> {
+    let temp;
+    let base: PathBuf = match scratch {
+        Some(p) => p.to_path_buf(),
+        None => {
+            temp = tempdir()?;
+            temp.clone()
+        }
+    };
+    println!("# retrace bench — {}", machine());
+    for &size in sizes {
+        let dir = base.join(format!("bench-{size}"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
+        let report = measure(&dir, size).await?;
+        report.print();
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    if scratch.is_none() {
+        std::fs::remove_dir_all(&base).ok();
+    }
+    Ok(crate::commands::EXIT_OK)
+}
+
+fn tempdir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("retrace-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+struct Report {
+    events: u64,
+    entries: u64,
+    load: Duration,
+    load_peak_mib: f64,
+    raw: Duration,
+    raw_peak_mib: f64,
+    tree: Duration,
+    tree_sha: Duration,
+    tree_peak_mib: f64,
+    audit_root: Duration,
+    audit_sha: Duration,
+    audit_peak_mib: f64,
+    traces: BTreeMap<&'static str, TraceFigures>,
+    trace_peak_mib: f64,
+    db_bytes: u64,
+}
+
+struct TraceFigures {
+    samples: usize,
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+    edges_p50: usize,
+    edges_max: usize,
+    p99_small: Option<Duration>,
+}
+
+async fn measure(dir: &Path, size: u64) -> anyhow::Result<Report> {
+    let data = DataDir::new(dir);
+    data.init(DEFAULT_ORIGIN)?;
+    let store = data.open_with_clock(Arc::new(SystemClock))?;
+    let industry = Industry::new(SynthConfig {
+        seed: 7,
+        year: 2025,
+        target_events: size,
+        anomalies: false,
+    });
+
+    reset_peak();
+    let mut load = Duration::ZERO;
+    let mut events = 0u64;
+    let mut magnets = Vec::new();
+    let mut ores = Vec::new();
+    let mut timed_load = |chunk: Vec<Record>| -> anyhow::Result<()> {
+        let start = Instant::now();
+        store.load(chunk).context("bulk recording")?;
+        load += start.elapsed();
+        Ok(())
+    };
+    for chunk in industry.register().chunks(LOAD_CHUNK) {
+        timed_load(chunk.to_vec())?;
+    }
+    for month in industry.months() {
+        for record in &month {
+            sample_lots(record, &mut magnets, &mut ores);
+        }
+        events += month.len() as u64;
+        for chunk in month.chunks(LOAD_CHUNK) {
+            timed_load(chunk.to_vec())?;
+        }
+    }
+    let load_peak_mib = peak_mib();
+
+    let rows = store.ledger_rows()?;
+    let entries = rows.len() as u64;
+    reset_peak();
+    let raw = retrace_store_sqlite::raw_insert_limit(&dir.join("raw.db"), &rows)?;
+    let raw_peak_mib = peak_mib();
+
+    reset_peak();
+    let start = Instant::now();
+    let mut frontier = Frontier::new();
+    for (_, entry, _) in &rows {
+        frontier.push(leaf_hash(entry));
+    }
+    let root = frontier.root();
+    let tree = start.elapsed();
+    let start = Instant::now();
+    let mut sink = 0u8;
+    for (_, entry, _) in &rows {
+        sink ^= Sha256::digest(entry)[0];
+    }
+    let tree_sha = start.elapsed();
+    let tree_peak_mib = peak_mib();
+    std::hint::black_box(sink);
+
+    reset_peak();
+    let start = Instant::now();
+    let verified = store.verify_tree()?;
+    let audit_root = start.elapsed();
+    anyhow::ensure!(
+        verified.root == root && verified.problems.is_empty(),
+        "the recomputed root differs from the tree built in memory"
+    );
+    let leaves: Vec<Hash> = rows.iter().map(|(_, _, leaf)| *leaf).collect();
+    drop(rows);
+    let start = Instant::now();
+    let mut pair = [0u8; 65];
+    let mut acc = [0u8; 32];
+    for leaf in &leaves {
+        pair[0] = 1;
+        pair[1..33].copy_from_slice(&acc);
+        pair[33..].copy_from_slice(&leaf.0);
+        acc = Sha256::digest(pair).into();
+    }
+    let audit_sha = start.elapsed();
+    std::hint::black_box(acc);
+    let audit_peak_mib = peak_mib();
+    drop(leaves);
+
+    reset_peak();
+    let mut traces = BTreeMap::new();
+    traces.insert(
+        "backward from magnets",
+        time_traces(&store, &pick(&magnets), Direction::Backward).await?,
+    );
+    traces.insert(
+        "forward from ore",
+        time_traces(&store, &pick(&ores), Direction::Forward).await?,
+    );
+    let trace_peak_mib = peak_mib();
+    let db_bytes = std::fs::metadata(data.database())
+        .map(|m| m.len())
+        .unwrap_or(0);
+    Ok(Report {
+        events,
+        entries,
+        load,
+        load_peak_mib,
+        raw,
+        raw_peak_mib,
+        tree,
+        tree_sha,
+        tree_peak_mib,
+        audit_root,
+        audit_sha,
+        audit_peak_mib,
+        traces,
+        trace_peak_mib,
+        db_bytes,
+    })
+}
+
+/// Keeps the lots a trace starts from: magnets (backward to the mines) and extracted ore (forward to exports).
+fn sample_lots(record: &Record, magnets: &mut Vec<LotId>, ores: &mut Vec<LotId>) {
+    let Record::Flow(event) = record else { return };
+    match &event.flow {
+        Flow::Extract(x) => ores.push(x.output.lot.clone()),
+        Flow::Transform(t) if t.process == retrace_domain::facility::Process::MagnetMaking => {
+            magnets.extend(t.outputs.iter().map(|o| o.lot.clone()));
+        }
+        _ => {}
+    }
+}
+
+/// An even spread of at most [`TRACE_SAMPLES`] lots.
+fn pick(lots: &[LotId]) -> Vec<LotId> {
+    let step = lots.len().div_ceil(TRACE_SAMPLES).max(1);
+    lots.iter().step_by(step).cloned().collect()
+}
+
+async fn time_traces(
+    store: &retrace_store_sqlite::SqliteStore,
+    lots: &[LotId],
+    direction: Direction,
+) -> anyhow::Result<TraceFigures> {
+    let mut timings = Vec::with_capacity(lots.len());
+    for lot in lots {
+        let start = Instant::now();
+        let answer = store
+            .trace(
+                &Scope::Operator,
+                lot,
+                direction,
+                &PageRequest::first(TRACE_PAGE),
+            )
+            .await?;
+        timings.push((start.elapsed(), answer.total_edges));
+    }
+    anyhow::ensure!(!timings.is_empty(), "no lot to trace");
+    let mut times: Vec<Duration> = timings.iter().map(|t| t.0).collect();
+    times.sort();
+    let mut sizes: Vec<usize> = timings.iter().map(|t| t.1).collect();
+    sizes.sort_unstable();
+    let mut small: Vec<Duration> = timings
+        .iter()
+        .filter(|t| t.1 <= TRACE_PAGE)
+        .map(|t| t.0)
+        .collect();
+    small.sort();
+    Ok(TraceFigures {
+        samples: times.len(),
+        p50: percentile(&times, 50),
+        p99: percentile(&times, 99),
+        max: times[times.len() - 1],
+        edges_p50: sizes[sizes.len() / 2],
+        edges_max: sizes[sizes.len() - 1],
+        p99_small: (!small.is_empty()).then(|| percentile(&small, 99)),
+    })
+}
+
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    let rank = (sorted.len() * p).div_ceil(100).max(1) - 1;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// Resets the resident-set high-water mark (Linux ≥ 4.0); elsewhere the mark only grows.
+fn reset_peak() {
+    std::fs::write("/proc/self/clear_refs", "5").ok();
+}
+
+/// The resident-set high-water mark in MiB, from `/proc/self/status`.
+fn peak_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u32>().ok())
+        .map_or(0.0, |kb| f64::from(kb) / 1024.0)
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    format!("{model}, {cores} cores")
+}
+
+fn per_second(count: u64, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+impl Report {
+    fn print(&self) {
+        let load_rate = per_second(self.entries, self.load);
+        let raw_rate = per_second(self.entries, self.raw);
+        let tree_rate = per_second(self.entries, self.tree);
+        let sha_rate = per_second(self.entries, self.tree_sha);
+        let audit_rate = per_second(self.entries, self.audit_root);
+        let audit_sha_rate = per_second(self.entries, self.audit_sha);
+        println!();
+        println!(
+            "## {} flow events ({} ledger entries, database {:.0} MiB)",
+            self.events,
+            self.entries,
+            self.db_bytes as f64 / 1_048_576.0
+        );
+        println!();
+        println!("| measure | retrace | physical limit, same run | ratio | peak RSS |");
+        println!("|---|---|---|---|---|");
+        println!(
+            "| bulk recording into SQLite | {:.0} events/s ({:.1} s) | raw insert of the same rows: {:.0} rows/s ({:.1} s) | {:.3} | {:.0} MiB (raw: {:.0} MiB) |",
+            load_rate,
+            self.load.as_secs_f64(),
+            raw_rate,
+            self.raw.as_secs_f64(),
+            load_rate / raw_rate,
+            self.load_peak_mib,
+            self.raw_peak_mib
+        );
+        println!(
+            "| Merkle tree building (leaf hashes + nodes) | {:.0} leaves/s | SHA-256 of the same entry bytes: {:.0}/s | {:.3} | {:.0} MiB |",
+            tree_rate,
+            sha_rate,
+            tree_rate / sha_rate,
+            self.tree_peak_mib
+        );
+        println!(
+            "| `retrace audit` root recomputation from stored leaves | {:.0} entries/s | SHA-256 chain over the same leaves in memory: {:.0}/s | {:.3} | {:.0} MiB |",
+            audit_rate,
+            audit_sha_rate,
+            audit_rate / audit_sha_rate,
+            self.audit_peak_mib
+        );
+        println!();
+        println!(
+            "| trace ({} edges per page) | lots | p50 | p99 | max | p99 of answers ≤ {} edges | edges p50 / max | peak RSS |",
+            TRACE_PAGE, TRACE_PAGE
+        );
+        println!("|---|---|---|---|---|---|---|---|");
+        for (name, t) in &self.traces {
+            println!(
+                "| {name} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} / {} | {:.0} MiB |",
+                t.samples,
+                t.p50.as_secs_f64() * 1e3,
+                t.p99.as_secs_f64() * 1e3,
+                t.max.as_secs_f64() * 1e3,
+                t.p99_small.map_or_else(
+                    || "—".to_owned(),
+                    |d| format!("{:.2} ms", d.as_secs_f64() * 1e3)
+                ),
+                t.edges_p50,
+                t.edges_max,
+                self.trace_peak_mib
+            );
+        }
+    }
+}

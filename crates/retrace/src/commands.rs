@@ -1,0 +1,377 @@
+//! The CLI verbs, each a thin layer over the store, the server and the ledger.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use retrace_domain::lot::LotId;
+use retrace_domain::quantity::Mass;
+use retrace_domain::rules::Rule;
+use retrace_domain::uscc::Uscc;
+use retrace_ledger::checkpoint::LogVerifier;
+use retrace_ledger::receipt::Receipt;
+use retrace_server::AppState;
+use retrace_store::trace::{Direction, TraceNode};
+use retrace_store::{FlagFilter, PageRequest, Scope, Store, StoreError};
+use retrace_store_sqlite::SqliteStore;
+
+use crate::datadir::DataDir;
+use crate::{Cli, Command, DirectionArg, bench, demo};
+
+/// Everything worked and every check passed.
+pub const EXIT_OK: u8 = 0;
+/// A check failed: the audit found a difference, a receipt did not verify, input was refused.
+pub const EXIT_CHECK_FAILED: u8 = 1;
+/// The command could not run: no data directory, an unreadable file, a broken store.
+pub const EXIT_FAILURE: u8 = 4;
+
+/// Runs one command and answers with the process exit code.
+///
+/// # Errors
+/// When the command cannot run at all (reported with [`EXIT_FAILURE`]).
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let dir = DataDir::new(cli.data);
+    match cli.command {
+        Command::Init { origin } => {
+            let key = dir.init(&origin)?;
+            drop(dir.open()?);
+            println!("initialised {}", dir.root().display());
+            println!(
+                "log verifier key (share it with whoever verifies receipts):\n{}",
+                key.verifier_key()
+            );
+            Ok(EXIT_OK)
+        }
+        Command::Demo {
+            seed,
+            scale,
+            anomalies,
+            no_serve,
+            listen,
+        } => {
+            let store = demo::load(&dir, seed, scale, anomalies).await?;
+            if no_serve {
+                return Ok(EXIT_OK);
+            }
+            serve(&dir, store, listen).await
+        }
+        Command::Serve { listen } => {
+            let store = dir.open()?;
+            serve(&dir, store, listen).await
+        }
+        Command::Record { file, receipts } => record(&dir, &file, receipts.as_deref()).await,
+        Command::Trace {
+            lot,
+            direction,
+            json,
+        } => trace(&dir, lot, direction, json).await,
+        Command::Flags {
+            rule,
+            enterprise,
+            json,
+        } => flags(&dir, rule, enterprise, json).await,
+        Command::Audit { checkpoint, json } => audit(&dir, checkpoint.as_deref(), json).await,
+        Command::Receipt { index } => {
+            let store = dir.open()?;
+            let receipt = store.receipt(&Scope::Operator, index).await?;
+            print!("{}", String::from_utf8_lossy(&receipt.to_bytes()));
+            Ok(EXIT_OK)
+        }
+        Command::Checkpoint => {
+            let store = dir.open()?;
+            print!(
+                "{}",
+                String::from_utf8_lossy(store.checkpoint().await?.as_bytes())
+            );
+            Ok(EXIT_OK)
+        }
+        Command::Verify { receipt, key } => verify(&receipt, &key),
+        Command::Bench { sizes, scratch } => bench::run(&sizes, scratch.as_deref()).await,
+    }
+}
+
+async fn serve(dir: &DataDir, store: SqliteStore, listen: SocketAddr) -> anyhow::Result<u8> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let address = listener.local_addr()?;
+    let verifier_key = dir.verifier_key()?;
+    let origin = store.checkpoint().await?.checkpoint().origin().to_owned();
+    let state = AppState {
+        store: Arc::new(store),
+        scope: Scope::Operator,
+        verifier_key,
+        origin,
+    };
+    println!(
+        "retrace is serving http://{address}/ (API under /api/v1, operator scope: accounts come with the access-control issue)"
+    );
+    println!("press Ctrl-C to stop");
+    retrace_server::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(EXIT_OK)
+}
+
+async fn record(dir: &DataDir, file: &Path, receipts: Option<&Path>) -> anyhow::Result<u8> {
+    let bytes = fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let is_csv = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let progress = indicatif::ProgressBar::new_spinner();
+    progress.set_message(format!("reading {}", file.display()));
+    let parsed = if is_csv {
+        retrace_capture::parse_csv(bytes.as_slice())
+    } else {
+        retrace_capture::parse_json(&bytes)
+    };
+    let records = match parsed {
+        Ok(r) => r,
+        Err(e) => {
+            progress.finish_and_clear();
+            eprintln!("{}: refused, nothing recorded: {e}", file.display());
+            return Ok(EXIT_CHECK_FAILED);
+        }
+    };
+    let count = records.len();
+    progress.set_message(format!("recording {count} records as one batch"));
+    let store = dir.open()?;
+    let appended = match store.append(&Scope::Operator, records).await {
+        Ok(a) => a,
+        Err(StoreError::Refused { record, refusal }) => {
+            progress.finish_and_clear();
+            eprintln!(
+                "{}: record {record} refused ({:?}), field `{}`: {}; nothing recorded",
+                file.display(),
+                refusal.reason,
+                refusal.field,
+                refusal.message
+            );
+            return Ok(EXIT_CHECK_FAILED);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    progress.finish_and_clear();
+    if let Some(out) = receipts {
+        fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        for r in &appended.receipts {
+            let path = out.join(format!("{}.receipt", r.index));
+            fs::write(&path, r.to_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    let first = appended.receipts.first().map(|r| r.index);
+    println!(
+        "recorded {count} records{}",
+        first
+            .map(|f| format!(" as entries {f}…{}", f + count as u64 - 1))
+            .unwrap_or_default()
+    );
+    print!(
+        "{}",
+        String::from_utf8_lossy(appended.checkpoint.as_bytes())
+    );
+    Ok(EXIT_OK)
+}
+
+async fn trace(
+    dir: &DataDir,
+    lot: LotId,
+    direction: DirectionArg,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let direction = match direction {
+        DirectionArg::Backward => Direction::Backward,
+        DirectionArg::Forward => Direction::Forward,
+    };
+    let store = dir.open()?;
+    let mut page = PageRequest::first(retrace_store::MAX_PAGE);
+    let mut edges = Vec::new();
+    let mut answer = loop {
+        let answer = store
+            .trace(&Scope::Operator, &lot, direction, &page)
+            .await?;
+        edges.extend(answer.edges.iter().cloned());
+        match &answer.next {
+            Some(next) => page.after = Some(next.clone()),
+            None => break answer,
+        }
+    };
+    answer.edges = edges;
+    answer.next = None;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(EXIT_OK);
+    }
+    println!(
+        "{} trace of {} — {} edges{}",
+        match direction {
+            Direction::Backward => "backward",
+            Direction::Forward => "forward",
+        },
+        lot,
+        answer.total_edges,
+        if answer.attributed {
+            " (edges marked ≈ are attributed by mass balance over a plant's monthly pool, not recorded batch by batch)"
+        } else {
+            ""
+        }
+    );
+    for e in &answer.edges {
+        let mark = match e.basis {
+            retrace_store::trace::EdgeBasis::Recorded => " ",
+            retrace_store::trace::EdgeBasis::Attributed => "≈",
+        };
+        println!(
+            "{mark} #{:<8} {:<10} {} -> {}   {} t, {} t REO",
+            e.entry,
+            e.kind.as_str(),
+            node_text(&e.from),
+            node_text(&e.to),
+            Mass::from_grams(e.mass).tonnes(),
+            Mass::from_grams(e.reo).tonnes()
+        );
+    }
+    if answer.truncated {
+        println!(
+            "(the trace stopped at {} edges)",
+            retrace_store::trace::MAX_TRACE_EDGES
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+fn node_text(node: &TraceNode) -> String {
+    match node {
+        TraceNode::Lot { lot } => format!("lot {lot}"),
+        TraceNode::Mine {
+            facility,
+            enterprise,
+        } => format!("mine {facility} ({enterprise})"),
+        TraceNode::Import {
+            country,
+            enterprise,
+        } => format!("import from {country} ({enterprise})"),
+        TraceNode::Opening { enterprise } => format!("opening stock of {enterprise}"),
+        TraceNode::Holder { enterprise } => format!("{enterprise}"),
+        TraceNode::Abroad { country } => format!("export to {country}"),
+    }
+}
+
+async fn flags(
+    dir: &DataDir,
+    rule: Option<Rule>,
+    enterprise: Option<Uscc>,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let store = dir.open()?;
+    let filter = FlagFilter {
+        rule,
+        enterprise,
+        month: None,
+    };
+    let mut page = PageRequest::first(retrace_store::MAX_PAGE);
+    let mut all = Vec::new();
+    loop {
+        let got = store.flags(&Scope::Operator, &filter, &page).await?;
+        all.extend(got.items);
+        match got.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(EXIT_OK);
+    }
+    for f in &all {
+        let entries: Vec<String> = f.entries.iter().map(|e| format!("#{e}")).collect();
+        println!(
+            "{:<24} {}  {}  {} [{}]",
+            f.rule.as_str(),
+            f.enterprise,
+            f.month,
+            f.detail,
+            entries.join(" ")
+        );
+    }
+    println!("{} flags", all.len());
+    Ok(EXIT_OK)
+}
+
+async fn audit(dir: &DataDir, checkpoint: Option<&Path>, json: bool) -> anyhow::Result<u8> {
+    let extra = match checkpoint {
+        Some(path) => Some(fs::read(path).with_context(|| format!("reading {}", path.display()))?),
+        None => None,
+    };
+    let store = dir.open()?;
+    let report = store.audit(extra).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for p in &report.problems {
+            println!(
+                "DIFFERS {} [{}]{}: {}",
+                p.table,
+                p.key,
+                p.column
+                    .as_deref()
+                    .map(|c| format!(" column {c}"))
+                    .unwrap_or_default(),
+                p.detail
+            );
+        }
+        println!(
+            "{} entries, root {}, {} checkpoints checked, {} projection rows compared: {}",
+            report.entries,
+            report
+                .root
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "(empty)".into()),
+            report.checkpoints_checked,
+            report.rows_compared,
+            if report.problems.is_empty() {
+                "audit passed".to_owned()
+            } else {
+                format!("{} problems", report.problems.len())
+            }
+        );
+    }
+    Ok(if report.problems.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_CHECK_FAILED
+    })
+}
+
+fn verify(receipt: &Path, key: &str) -> anyhow::Result<u8> {
+    let key_text = if Path::new(key).is_file() {
+        fs::read_to_string(key).with_context(|| format!("reading {key}"))?
+    } else {
+        key.to_owned()
+    };
+    let verifier = LogVerifier::from_vkey(key_text.trim())
+        .context("the verifier key is not a signed-note key")?;
+    let bytes = fs::read(receipt).with_context(|| format!("reading {}", receipt.display()))?;
+    let outcome = Receipt::parse(&bytes)
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r.verify(&verifier).map_err(anyhow::Error::from));
+    match outcome {
+        Ok(verified) => {
+            println!(
+                "receipt verified: entry {} is in the log {} of size {}",
+                verified.index(),
+                verifier.name(),
+                verified.checkpoint().size()
+            );
+            Ok(EXIT_OK)
+        }
+        Err(e) => {
+            println!("receipt does NOT verify: {e:#}");
+            Ok(EXIT_CHECK_FAILED)
+        }
+    }
+}

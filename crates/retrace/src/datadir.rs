@@ -1,0 +1,160 @@
+//! The data directory: the store, the log's signing key and the salt secret.
+//!
+//! `retrace init` makes the keys once; they are written readable by their
+//! owner only (mode 0600), since whoever holds the log key can sign
+//! checkpoints and whoever holds the salt secret can open commitments.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use rand_core::{OsRng, RngCore};
+use retrace_domain::clock::{Clock, SystemClock};
+use retrace_domain::project::Projector;
+use retrace_ledger::checkpoint::LogKey;
+use retrace_store_sqlite::{SqliteConfig, SqliteStore};
+
+/// The origin line of checkpoints, naming this log (C2SP tlog-checkpoint).
+pub const DEFAULT_ORIGIN: &str = "retrace.local/ledger";
+
+/// Paths inside a data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(root: impl Into<PathBuf>) -> DataDir {
+        DataDir { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.root.join("retrace.db")
+    }
+
+    fn log_key_path(&self) -> PathBuf {
+        self.root.join("log.key")
+    }
+
+    fn salt_path(&self) -> PathBuf {
+        self.root.join("salt.key")
+    }
+
+    /// The public verifier key, safe to hand to anyone who verifies receipts.
+    pub fn verifier_key_path(&self) -> PathBuf {
+        self.root.join("log.vkey")
+    }
+
+    pub fn ground_truth_path(&self) -> PathBuf {
+        self.root.join("ground-truth.json")
+    }
+
+    pub fn is_initialised(&self) -> bool {
+        self.log_key_path().exists()
+    }
+
+    /// Creates the directory and its keys; refuses to overwrite existing keys.
+    ///
+    /// # Errors
+    /// When the directory is already initialised or cannot be written.
+    pub fn init(&self, origin: &str) -> anyhow::Result<LogKey> {
+        if self.is_initialised() {
+            bail!(
+                "{} is already initialised (log.key exists); refusing to replace its keys",
+                self.root.display()
+            );
+        }
+        fs::create_dir_all(&self.root)
+            .with_context(|| format!("creating {}", self.root.display()))?;
+        let key = LogKey::generate(origin, &mut OsRng).context("making the log key")?;
+        let mut salt = [0u8; 32];
+        OsRng.fill_bytes(&mut salt);
+        write_secret(&self.log_key_path(), key.to_secret_string().as_bytes())?;
+        write_secret(&self.salt_path(), hex::encode(salt).as_bytes())?;
+        fs::write(
+            self.verifier_key_path(),
+            format!("{}\n", key.verifier_key()),
+        )
+        .with_context(|| format!("writing {}", self.verifier_key_path().display()))?;
+        Ok(key)
+    }
+
+    fn log_key(&self) -> anyhow::Result<LogKey> {
+        let text = fs::read_to_string(self.log_key_path()).with_context(|| {
+            format!(
+                "reading {} (run `retrace init` first)",
+                self.log_key_path().display()
+            )
+        })?;
+        LogKey::from_secret_string(text.trim()).context("the log key file is damaged")
+    }
+
+    fn salt_secret(&self) -> anyhow::Result<[u8; 32]> {
+        let text = fs::read_to_string(self.salt_path())
+            .with_context(|| format!("reading {}", self.salt_path().display()))?;
+        let bytes = hex::decode(text.trim()).context("the salt secret file is damaged")?;
+        bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("the salt secret file is damaged: not 32 bytes"))
+    }
+
+    /// Opens the store with the real clock.
+    ///
+    /// # Errors
+    /// When the directory is not initialised or the store cannot be opened.
+    pub fn open(&self) -> anyhow::Result<SqliteStore> {
+        self.open_with_clock(Arc::new(SystemClock))
+    }
+
+    /// Opens the store with a given clock (the demo industry and tests set it).
+    ///
+    /// # Errors
+    /// When the directory is not initialised or the store cannot be opened.
+    pub fn open_with_clock(&self, clock: Arc<dyn Clock>) -> anyhow::Result<SqliteStore> {
+        if !self.is_initialised() {
+            bail!(
+                "{} is not a retrace data directory; run `retrace init` or `retrace demo` first",
+                self.root.display()
+            );
+        }
+        let config = SqliteConfig {
+            log_key: self.log_key()?,
+            salt_secret: self.salt_secret()?,
+            clock,
+            projector: Projector::default(),
+        };
+        SqliteStore::open(&self.database(), config)
+            .with_context(|| format!("opening {}", self.database().display()))
+    }
+
+    pub fn verifier_key(&self) -> anyhow::Result<String> {
+        Ok(fs::read_to_string(self.verifier_key_path())
+            .with_context(|| format!("reading {}", self.verifier_key_path().display()))?
+            .trim()
+            .to_owned())
+    }
+}
+
+/// Writes a file readable by its owner only.
+fn write_secret(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.write_all(b"\n")?;
+    file.sync_all()?;
+    Ok(())
+}

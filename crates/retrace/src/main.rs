@@ -1,0 +1,168 @@
+//! `retrace`: one binary that serves the API and carries the CLI verbs
+//! (DESIGN.md §3).
+#![allow(
+    clippy::print_stdout,
+    reason = "a command-line tool answers on standard output"
+)]
+
+mod bench;
+mod commands;
+mod datadir;
+mod demo;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use retrace_domain::lot::LotId;
+use retrace_domain::rules::Rule;
+use retrace_domain::uscc::Uscc;
+
+use crate::datadir::DEFAULT_ORIGIN;
+
+/// retrace — the rare earth product flow ledger and total-quota system.
+#[derive(Debug, Parser)]
+#[command(name = "retrace", version, about, long_about = None)]
+struct Cli {
+    /// The data directory: store, log key and salt secret.
+    #[arg(
+        long,
+        global = true,
+        env = "RETRACE_DATA",
+        default_value = "retrace-data"
+    )]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a data directory: the store and the log's signing key (owner-readable only).
+    Init {
+        /// The log's name on every checkpoint's origin line.
+        #[arg(long, default_value = DEFAULT_ORIGIN)]
+        origin: String,
+    },
+    /// Load the synthetic national industry into the data directory, then serve it.
+    Demo {
+        /// Seed of the synthetic industry; a different seed places everything elsewhere.
+        #[arg(long, default_value_t = 2025)]
+        seed: u64,
+        /// About how many flow events to generate (the tonnage stays at quota scale).
+        #[arg(long, default_value_t = 60_000)]
+        scale: u64,
+        /// Plant subtle anomalies and write their ground truth beside the store.
+        #[arg(long)]
+        anomalies: bool,
+        /// Load only; do not serve.
+        #[arg(long)]
+        no_serve: bool,
+        #[arg(long, env = "RETRACE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Serve the HTTP API (loopback by default).
+    Serve {
+        #[arg(long, env = "RETRACE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Record the flows in a JSON or CSV file, as one all-or-nothing batch.
+    Record {
+        /// A `.json` batch or a `.csv` file (a `group` column ties a transform's rows).
+        file: PathBuf,
+        /// Write one receipt per record into this directory.
+        #[arg(long)]
+        receipts: Option<PathBuf>,
+    },
+    /// Trace a lot backward to its sources or forward to its holders and exports.
+    Trace {
+        /// The lot: `uscc/<USCC>/10/<lot>` or `01/<GTIN>/10/<lot>`.
+        lot: LotId,
+        #[arg(long, value_enum, default_value_t = DirectionArg::Backward)]
+        direction: DirectionArg,
+        /// Print the whole answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the flags raised: every broken rule, with the events behind it.
+    Flags {
+        /// Only this rule (e.g. `recovery_out_of_band`).
+        #[arg(long, value_parser = parse_rule)]
+        rule: Option<Rule>,
+        /// Only this enterprise (USCC).
+        #[arg(long)]
+        enterprise: Option<Uscc>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify the ledger end to end and rebuild every projection to compare.
+    Audit {
+        /// A signed checkpoint held outside the store, which must be consistent with it.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the receipt of a ledger entry (C2SP tlog-proof with the entry's bytes).
+    Receipt { index: u64 },
+    /// Print the latest signed checkpoint.
+    Checkpoint,
+    /// Verify a receipt offline with the log's public key.
+    Verify {
+        receipt: PathBuf,
+        /// The verifier key, or a file holding it (`log.vkey` in the data directory).
+        #[arg(long)]
+        key: String,
+    },
+    /// Run the benchmark harness and print its report.
+    Bench {
+        /// Event counts to measure at, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1000000")]
+        sizes: Vec<u64>,
+        /// Where to put the scratch stores (defaults to a temporary directory).
+        #[arg(long)]
+        scratch: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DirectionArg {
+    Backward,
+    Forward,
+}
+
+fn parse_rule(token: &str) -> Result<Rule, String> {
+    Rule::parse(token).ok_or_else(|| {
+        let known: Vec<&str> = Rule::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown rule; the rules are {}", known.join(", "))
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(commands::EXIT_FAILURE);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(commands::EXIT_FAILURE)
+        }
+    }
+}
