@@ -176,8 +176,8 @@ impl StateView for MemoryState {
         Ok(self.process_months.get(key).cloned().unwrap_or_default())
     }
 
-    fn flag_exists(&self, key: &str) -> Result<bool, Infallible> {
-        Ok(self.flags.contains_key(key))
+    fn flag(&self, key: &str) -> Result<Option<Flag>, Infallible> {
+        Ok(self.flags.get(key).cloned())
     }
 
     fn flow(&self, entry: u64) -> Result<Option<(FlowEvent, Option<u64>)>, Infallible> {

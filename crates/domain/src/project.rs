@@ -237,6 +237,9 @@ pub struct Flag {
     pub month: String,
     /// The ledger entries behind it, oldest first (at most [`MAX_FLAG_ENTRIES`]).
     pub entries: Vec<u64>,
+    /// How many records broke the rule under this key (a mine extracting
+    /// without designation all month is one flag with many occurrences).
+    pub occurrences: u64,
     pub detail: String,
 }
 
@@ -296,7 +299,13 @@ pub trait StateView {
     fn position(&self, lot: &LotId, holder: &Uscc) -> Result<Vec<Movement>, Self::Error>;
     fn shipment(&self, sender: &Uscc, number: &str) -> Result<Option<Shipment>, Self::Error>;
     fn process_month(&self, key: &ProcessMonthKey) -> Result<ProcessMonth, Self::Error>;
-    fn flag_exists(&self, key: &str) -> Result<bool, Self::Error>;
+    /// The flag raised under `key`, if any.
+    fn flag(&self, key: &str) -> Result<Option<Flag>, Self::Error>;
+
+    /// Whether a flag is raised under `key`.
+    fn flag_exists(&self, key: &str) -> Result<bool, Self::Error> {
+        self.flag(key).map(|f| f.is_some())
+    }
     /// A flow recorded earlier, with the entry that corrected it if any.
     fn flow(&self, entry: u64) -> Result<Option<(FlowEvent, Option<u64>)>, Self::Error>;
     fn entry_movements(&self, entry: u64) -> Result<Vec<Movement>, Self::Error>;
@@ -587,7 +596,7 @@ impl<V: StateView> Context<'_, V> {
                         format!("{} is not an ore product", lot.product.as_str()),
                     )?;
                 }
-                self.check_extraction(&f, mine);
+                self.check_extraction(&f, mine)?;
                 self.add_stock(
                     &f,
                     &lot,
@@ -915,12 +924,104 @@ impl<V: StateView> Context<'_, V> {
             lot: lot.cloned(),
             month: shanghai_month(f.event.event_time),
             entries,
+            occurrences: 1,
             detail,
         })));
     }
 
+    /// The key of a rule broken record by record at one facility: one flag per
+    /// enterprise, facility and month, so that a mine extracting without a
+    /// designation all month is one case with every entry behind it.
+    fn monthly_key(rule: Rule, event: &FlowEvent) -> String {
+        format!(
+            "{}:{}:{}:{}",
+            rule.as_str(),
+            event.enterprise,
+            event.facility.as_ref().map_or("-", FacilityId::as_str),
+            shanghai_month(event.event_time)
+        )
+    }
+
+    /// Raises (or adds this record to) the monthly flag of `rule` at the record's facility.
+    fn raise_monthly(
+        &mut self,
+        rule: Rule,
+        f: &FlowCx<'_>,
+        detail: String,
+    ) -> Result<(), ProjectError<V::Error>> {
+        let key = Self::monthly_key(rule, f.event);
+        let existing = self.pending_flag(&key)?;
+        let (mut entries, occurrences) =
+            existing.map_or((Vec::new(), 0), |e| (e.entries, e.occurrences));
+        if entries.len() < MAX_FLAG_ENTRIES {
+            entries.push(self.index);
+        }
+        let occurrences = occurrences + 1;
+        let detail = if occurrences > 1 {
+            format!("{detail} ({occurrences} records this month)")
+        } else {
+            detail
+        };
+        self.raise(rule, key, f, None, entries, detail);
+        if let Some(FlagChange::Raise(flag)) = self.effects.flags.last_mut() {
+            flag.occurrences = occurrences;
+        }
+        Ok(())
+    }
+
+    /// The flag under `key` as this record's effects so far leave it.
+    fn pending_flag(&self, key: &str) -> Result<Option<Flag>, ProjectError<V::Error>> {
+        for change in self.effects.flags.iter().rev() {
+            match change {
+                FlagChange::Raise(f) if f.key == key => return Ok(Some((**f).clone())),
+                FlagChange::Clear(k) if k == key => return Ok(None),
+                _ => {}
+            }
+        }
+        self.state(self.view.flag(key))
+    }
+
+    /// Takes a corrected record out of the monthly flags it was counted in. A
+    /// record counted beyond the listed entries is recognised by its kind: an
+    /// extraction counts in the mining rules, a transformation in the others.
+    fn withdraw_monthly(
+        &mut self,
+        original: &FlowEvent,
+        corrected: u64,
+    ) -> Result<(), ProjectError<V::Error>> {
+        let rules: &[Rule] = match original.flow {
+            Flow::Extract(_) => &[Rule::UndesignatedExtraction, Rule::MineLicenceExpired],
+            Flow::Transform(_) => &[Rule::UndesignatedSeparation, Rule::TollProcessing],
+            _ => &[],
+        };
+        for rule in rules {
+            let key = Self::monthly_key(*rule, original);
+            let Some(mut flag) = self.pending_flag(&key)? else {
+                continue;
+            };
+            let listed = flag.entries.len();
+            flag.entries.retain(|e| *e != corrected);
+            let counted = flag.entries.len() < listed || flag.occurrences > listed as u64;
+            if !counted {
+                continue;
+            }
+            flag.occurrences = flag.occurrences.saturating_sub(1);
+            if flag.occurrences == 0 {
+                self.effects.flags.push(FlagChange::Clear(key));
+            } else {
+                flag.detail = format!("{} (entry {corrected} corrected)", flag.detail);
+                self.effects.flags.push(FlagChange::Raise(Box::new(flag)));
+            }
+        }
+        Ok(())
+    }
+
     /// Mining designation for the mine's ore type (Art. 6, 7) and a valid licence.
-    fn check_extraction(&mut self, f: &FlowCx<'_>, mine: &Facility) {
+    fn check_extraction(
+        &mut self,
+        f: &FlowCx<'_>,
+        mine: &Facility,
+    ) -> Result<(), ProjectError<V::Error>> {
         let FacilityKind::Mine {
             ore_type,
             licence,
@@ -928,44 +1029,37 @@ impl<V: StateView> Context<'_, V> {
             ..
         } = &mine.kind
         else {
-            return;
+            return Ok(());
         };
         let category = match ore_type {
             OreType::Rock => Some(QuotaCategory::MiningRock),
             OreType::Ionic => Some(QuotaCategory::MiningIonic),
             OreType::Monazite => None,
         };
-        let designated = match (category, self.view.designations(&f.event.enterprise)) {
-            (Some(c), Ok(held)) => held.iter().any(|d| d.covers(c, f.day)),
-            _ => false,
-        };
+        let held = self.state(self.view.designations(&f.event.enterprise))?;
+        let designated = category.is_some_and(|c| held.iter().any(|d| d.covers(c, f.day)));
         if !designated {
             let what = category.map_or(
                 "single-mineral monazite mining, which is banned".to_owned(),
                 |c| format!("no valid {c} designation on {}", f.day),
             );
-            self.raise(
+            self.raise_monthly(
                 Rule::UndesignatedExtraction,
-                format!("undesignated_extraction:{}", self.index),
                 f,
-                None,
-                vec![self.index],
                 format!("extraction at {} with {what}", mine.id),
-            );
+            )?;
         }
         if *licence_valid_to < f.day {
-            self.raise(
+            self.raise_monthly(
                 Rule::MineLicenceExpired,
-                format!("mine_licence_expired:{}", self.index),
                 f,
-                None,
-                vec![self.index],
                 format!(
                     "mining licence {licence} of {} expired on {licence_valid_to}",
                     mine.id
                 ),
-            );
+            )?;
         }
+        Ok(())
     }
 
     /// A scrap lot with an ionic-clay signature is ore laundered as scrap.
@@ -1172,33 +1266,27 @@ impl<V: StateView> Context<'_, V> {
                 .iter()
                 .any(|d| d.covers(QuotaCategory::Separation, f.day))
             {
-                self.raise(
+                self.raise_monthly(
                     Rule::UndesignatedSeparation,
-                    format!("undesignated_separation:{}", self.index),
                     f,
-                    None,
-                    vec![self.index],
                     format!(
                         "smelting separation at {} with no valid separation designation on {}",
                         plant.id, f.day
                     ),
-                );
+                )?;
             }
         }
         if let Some(toll) = &t.toll_owner {
             let held = self.state(self.view.designations(&f.event.enterprise))?;
             if !held.is_empty() {
-                self.raise(
+                self.raise_monthly(
                     Rule::TollProcessing,
-                    format!("toll_processing:{}", self.index),
                     f,
-                    None,
-                    vec![self.index],
                     format!(
                         "quota holder {} processed material owned by {toll}",
                         f.event.enterprise
                     ),
-                );
+                )?;
             }
         }
         self.process_month(f, key, delta)
@@ -1347,6 +1435,7 @@ impl<V: StateView> Context<'_, V> {
                     lot: Some(r.lot.clone()),
                     month: month_of_ms(r.event_ms),
                     entries: vec![r.entry],
+                    occurrences: 1,
                     detail: format!(
                         "{} received shipment {} of {} from {}, which recorded no such shipment",
                         r.receiver, shipment.number, r.lot, shipment.sender
@@ -1395,6 +1484,7 @@ impl<V: StateView> Context<'_, V> {
                         lot: Some(r.lot.clone()),
                         month: month_of_ms(r.event_ms),
                         entries: vec![s.entry, r.entry],
+                        occurrences: 1,
                         detail: format!(
                             "shipment {} from {}: {}",
                             shipment.number,
@@ -1550,18 +1640,11 @@ impl<V: StateView> Context<'_, V> {
             }
             self.match_shipment(shipment, &lot)?;
         }
-        for rule in [
-            Rule::ExportWithoutLicence,
-            Rule::UndesignatedExtraction,
-            Rule::UndesignatedSeparation,
-            Rule::MineLicenceExpired,
-            Rule::TollProcessing,
-        ] {
-            let key = format!("{}:{corrects}", rule.as_str());
-            if self.state(self.view.flag_exists(&key))? {
-                self.effects.flags.push(FlagChange::Clear(key));
-            }
+        let export_key = format!("{}:{corrects}", Rule::ExportWithoutLicence.as_str());
+        if self.state(self.view.flag_exists(&export_key))? {
+            self.effects.flags.push(FlagChange::Clear(export_key));
         }
+        self.withdraw_monthly(&original, corrects)?;
         self.effects.corrects = Some(corrects);
         Ok(())
     }
@@ -1634,6 +1717,7 @@ impl<V: StateView> Context<'_, V> {
                         lot: Some(lot.clone()),
                         month: shanghai_month(f.event.event_time),
                         entries,
+                        occurrences: 1,
                         detail,
                     })));
                 }

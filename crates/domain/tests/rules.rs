@@ -283,12 +283,33 @@ fn a_short_receipt_beyond_tolerance_is_flagged() {
 }
 
 #[test]
-fn extraction_after_the_designation_expired_is_flagged() {
+fn extraction_after_the_designation_expired_is_one_flag_per_mine_and_month() {
     let mut w = World::new();
     w.extract("ORE-1", "2025-06-30T09:00:00+08:00", 10);
     assert!(w.flags(Rule::UndesignatedExtraction).is_empty());
     w.extract("ORE-2", "2025-07-01T09:00:00+08:00", 10);
-    assert_eq!(w.flags(Rule::UndesignatedExtraction).len(), 1);
+    w.extract("ORE-3", "2025-07-02T09:00:00+08:00", 10);
+    w.extract("ORE-4", "2025-08-01T09:00:00+08:00", 10);
+    let keys = w.flags(Rule::UndesignatedExtraction);
+    assert_eq!(keys.len(), 2, "July and August: {keys:?}");
+    let july = w
+        .state
+        .flags()
+        .values()
+        .find(|f| f.month == "2025-07")
+        .cloned()
+        .expect("July flag");
+    assert_eq!(july.occurrences, 2);
+    assert_eq!(july.entries.len(), 2);
+    let miner = w.miner.clone();
+    for entry in july.entries {
+        w.ok(json!({"kind": "correction", "event_time": "2025-07-05T09:00:00+08:00", "enterprise": miner, "corrects": entry, "reason": "recorded at the wrong mine"}));
+    }
+    assert_eq!(
+        w.flags(Rule::UndesignatedExtraction).len(),
+        1,
+        "July withdrawn when both records are corrected"
+    );
 }
 
 /// Ore of 50 t REO (Ce 25, La 12.5, Nd 8.5, Pr 2.5, Sm 0.75, Gd 0.5, Y 0.25)

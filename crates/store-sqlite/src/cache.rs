@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use retrace_domain::enterprise::{Designation, Enterprise};
 use retrace_domain::facility::{Facility, FacilityId};
 use retrace_domain::lot::LotId;
-use retrace_domain::project::{LotState, Movement, ProcessMonth, ProcessMonthKey, Shipment};
+use retrace_domain::project::{Flag, LotState, Movement, ProcessMonth, ProcessMonthKey, Shipment};
 use retrace_domain::uscc::Uscc;
 
 /// Items remembered before the cache starts over: a few hundred megabytes at
@@ -38,7 +38,8 @@ struct Maps {
     /// Lots created while the cache remembered: all their history is in `histories`.
     complete: std::collections::HashSet<LotId>,
     shipments: HashMap<Uscc, HashMap<String, Option<Shipment>>>,
-    flags: HashMap<String, bool>,
+    /// `None`: no flag is raised under the key.
+    flags: HashMap<String, Option<Flag>>,
     process_months: HashMap<ProcessMonthKey, ProcessMonth>,
     items: usize,
 }
@@ -197,13 +198,13 @@ impl ViewCache {
         });
     }
 
-    pub(crate) fn flag(&self, key: &str) -> Option<bool> {
-        self.maps.borrow().flags.get(key).copied()
+    pub(crate) fn flag(&self, key: &str) -> Option<Option<Flag>> {
+        self.maps.borrow().flags.get(key).cloned()
     }
 
-    pub(crate) fn put_flag(&self, key: &str, exists: bool) {
+    pub(crate) fn put_flag(&self, key: &str, flag: Option<&Flag>) {
         self.counted(|m| {
-            m.flags.insert(key.to_owned(), exists);
+            m.flags.insert(key.to_owned(), flag.cloned());
         });
     }
 

@@ -199,7 +199,7 @@ pub(crate) fn pool_member(row: &Row<'_>) -> DbResult<PoolMember> {
 
 /// The columns of `flag`, in the order [`flag`] reads them.
 pub(crate) const FLAG_COLUMNS: &str =
-    "key, rule, enterprise, facility, lot, month, entries, detail";
+    "key, rule, enterprise, facility, lot, month, entries, detail, occurrences";
 
 pub(crate) fn flag(row: &Row<'_>) -> DbResult<Flag> {
     let facility: Option<String> = row.get(3)?;
@@ -213,6 +213,7 @@ pub(crate) fn flag(row: &Row<'_>) -> DbResult<Flag> {
         month: row.get(5)?,
         entries: from_json("flag entries", &row.get::<_, String>(6)?)?,
         detail: row.get(7)?,
+        occurrences: index("occurrences", row.get(8)?)?,
     })
 }
 

@@ -328,11 +328,12 @@ fn apply(view: TableView<'_>, index: u64, record: &Record, effects: &Effects) ->
     for change in &effects.flags {
         match change {
             FlagChange::Raise(f) => {
-                cache.put_flag(&f.key, true);
+                cache.put_flag(&f.key, Some(f));
                 conn.prepare_cached(
-                    "INSERT INTO flag (key, rule, enterprise, facility, lot, month, entries, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                    "INSERT INTO flag (key, rule, enterprise, facility, lot, month, entries, detail, occurrences) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
                      ON CONFLICT (key) DO UPDATE SET rule = excluded.rule, enterprise = excluded.enterprise, facility = excluded.facility, \
-                     lot = excluded.lot, month = excluded.month, entries = excluded.entries, detail = excluded.detail",
+                     lot = excluded.lot, month = excluded.month, entries = excluded.entries, detail = excluded.detail, \
+                     occurrences = excluded.occurrences",
                 )?
                 .execute(params![
                     f.key,
@@ -342,11 +343,12 @@ fn apply(view: TableView<'_>, index: u64, record: &Record, effects: &Effects) ->
                     f.lot.as_ref().map(LotId::as_str),
                     f.month,
                     codec::json(&f.entries)?,
-                    f.detail
+                    f.detail,
+                    codec::sql_index(f.occurrences)
                 ])?;
             }
             FlagChange::Clear(key) => {
-                cache.put_flag(key, false);
+                cache.put_flag(key, None);
                 conn.prepare_cached("DELETE FROM flag WHERE key = ?1")?
                     .execute([key])?;
             }

@@ -10,7 +10,7 @@ use retrace_domain::facility::{Facility, FacilityId};
 use retrace_domain::flow::FlowEvent;
 use retrace_domain::lot::LotId;
 use retrace_domain::project::{
-    LotState, Movement, PoolMember, ProcessMonth, ProcessMonthKey, Shipment, StateView,
+    Flag, LotState, Movement, PoolMember, ProcessMonth, ProcessMonthKey, Shipment, StateView,
 };
 use retrace_domain::record::Record;
 use retrace_domain::uscc::Uscc;
@@ -166,16 +166,21 @@ impl StateView for TableView<'_> {
             .unwrap_or_default())
     }
 
-    fn flag_exists(&self, key: &str) -> DbResult<bool> {
+    fn flag(&self, key: &str) -> DbResult<Option<Flag>> {
         if let Some(hit) = self.cache.flag(key) {
             return Ok(hit);
         }
-        let exists = self
+        let flag = self
             .conn
-            .prepare_cached("SELECT 1 FROM flag WHERE key = ?1")?
-            .exists([key])?;
-        self.cache.put_flag(key, exists);
-        Ok(exists)
+            .prepare_cached(&format!(
+                "SELECT {} FROM flag WHERE key = ?1",
+                codec::FLAG_COLUMNS
+            ))?
+            .query_row([key], |r| Ok(codec::flag(r)))
+            .optional()?
+            .transpose()?;
+        self.cache.put_flag(key, flag.as_ref());
+        Ok(flag)
     }
 
     fn flow(&self, entry: u64) -> DbResult<Option<(FlowEvent, Option<u64>)>> {

@@ -851,6 +851,16 @@ pub async fn check_flags<S: Store>(store: &S) {
         )
         .await
         .expect("flags list");
+    let undesignated = page
+        .items
+        .iter()
+        .find(|f| f.rule == Rule::UndesignatedExtraction)
+        .expect("the undesignated extraction is flagged");
+    assert_eq!(
+        (undesignated.entries.as_slice(), undesignated.occurrences),
+        (&[UNDESIGNATED_EXTRACTION][..], 1),
+        "the flag names the extraction behind it"
+    );
     let found: BTreeSet<(String, Rule, Uscc, Option<LotId>)> = page
         .items
         .into_iter()
@@ -876,7 +886,7 @@ pub async fn check_flags<S: Store>(store: &S) {
             Some(l.dy_oxide.clone()),
         ),
         (
-            format!("undesignated_extraction:{UNDESIGNATED_EXTRACTION}"),
+            format!("undesignated_extraction:{}:MINE-G:2025-05", p.ionic_miner),
             Rule::UndesignatedExtraction,
             p.ionic_miner.clone(),
             None,
@@ -993,7 +1003,10 @@ pub async fn check_scope<S: Store>(store: &S) {
     let flags = flag_keys(store, &jiangxi).await;
     assert_eq!(
         flags,
-        BTreeSet::from([format!("undesignated_extraction:{UNDESIGNATED_EXTRACTION}")]),
+        BTreeSet::from([format!(
+            "undesignated_extraction:{}:MINE-G:2025-05",
+            parties().ionic_miner
+        )]),
         "a province sees its enterprises' flags"
     );
     let extraction = 15;
