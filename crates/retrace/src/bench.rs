@@ -23,7 +23,7 @@ use retrace_domain::lot::LotId;
 use retrace_domain::record::Record;
 use retrace_ledger::hash::{Hash, leaf_hash};
 use retrace_ledger::tree::Frontier;
-use retrace_store::trace::Direction;
+use retrace_store::trace::{Direction, MAX_TRACE_EDGES};
 use retrace_store::{PageRequest, Scope, Store};
 use retrace_synth::{Industry, SynthConfig};
 use sha2::{Digest, Sha256};
@@ -92,12 +92,34 @@ struct Report {
 
 struct TraceFigures {
     samples: usize,
-    p50: Duration,
-    p99: Duration,
-    max: Duration,
-    edges_p50: usize,
-    edges_max: usize,
-    p99_small: Option<Duration>,
+    /// First page (up to [`TRACE_PAGE`] edges): what a client waits for.
+    page: Percentiles,
+    /// Answers that fit in one page: how many, their times and their sizes.
+    small_count: usize,
+    small: Option<(Percentiles, Percentiles)>,
+    /// The whole answer walked at once, with its sizes.
+    whole: (Percentiles, Percentiles),
+}
+
+/// p50, p99 and max of durations (as milliseconds) or of edge counts.
+#[derive(Clone, Copy)]
+struct Percentiles {
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl Percentiles {
+    fn of(mut values: Vec<f64>) -> Option<Percentiles> {
+        values.sort_by(f64::total_cmp);
+        let at =
+            |p: usize| values[((values.len() * p).div_ceil(100).max(1) - 1).min(values.len() - 1)];
+        (!values.is_empty()).then(|| Percentiles {
+            p50: at(50),
+            p99: at(99),
+            max: values[values.len() - 1],
+        })
+    }
 }
 
 async fn measure(dir: &Path, size: u64) -> anyhow::Result<Report> {
@@ -239,10 +261,12 @@ async fn time_traces(
     lots: &[LotId],
     direction: Direction,
 ) -> anyhow::Result<TraceFigures> {
-    let mut timings = Vec::with_capacity(lots.len());
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let (mut page, mut small, mut small_edges, mut whole, mut whole_edges) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for lot in lots {
         let start = Instant::now();
-        let answer = store
+        let first = store
             .trace(
                 &Scope::Operator,
                 lot,
@@ -250,33 +274,36 @@ async fn time_traces(
                 &PageRequest::first(TRACE_PAGE),
             )
             .await?;
-        timings.push((start.elapsed(), answer.total_edges));
+        let elapsed = ms(start.elapsed());
+        page.push(elapsed);
+        if let Some(n) = first.total_edges {
+            small.push(elapsed);
+            small_edges.push(n as f64);
+        }
+        let start = Instant::now();
+        let all = store
+            .trace(
+                &Scope::Operator,
+                lot,
+                direction,
+                &PageRequest::first(MAX_TRACE_EDGES),
+            )
+            .await?;
+        whole.push(ms(start.elapsed()));
+        whole_edges.push(all.edges.len() as f64);
     }
-    anyhow::ensure!(!timings.is_empty(), "no lot to trace");
-    let mut times: Vec<Duration> = timings.iter().map(|t| t.0).collect();
-    times.sort();
-    let mut sizes: Vec<usize> = timings.iter().map(|t| t.1).collect();
-    sizes.sort_unstable();
-    let mut small: Vec<Duration> = timings
-        .iter()
-        .filter(|t| t.1 <= TRACE_PAGE)
-        .map(|t| t.0)
-        .collect();
-    small.sort();
+    let samples = page.len();
+    let small_count = small.len();
+    let none = || anyhow::anyhow!("no lot to trace");
     Ok(TraceFigures {
-        samples: times.len(),
-        p50: percentile(&times, 50),
-        p99: percentile(&times, 99),
-        max: times[times.len() - 1],
-        edges_p50: sizes[sizes.len() / 2],
-        edges_max: sizes[sizes.len() - 1],
-        p99_small: (!small.is_empty()).then(|| percentile(&small, 99)),
+        samples,
+        small_count,
+        page: Percentiles::of(page).ok_or_else(none)?,
+        small: Percentiles::of(small).zip(Percentiles::of(small_edges)),
+        whole: Percentiles::of(whole)
+            .zip(Percentiles::of(whole_edges))
+            .ok_or_else(none)?,
     })
-}
-
-fn percentile(sorted: &[Duration], p: usize) -> Duration {
-    let rank = (sorted.len() * p).div_ceil(100).max(1) - 1;
-    sorted[rank.min(sorted.len() - 1)]
 }
 
 /// Resets the resident-set high-water mark (Linux ≥ 4.0); elsewhere the mark only grows.
@@ -355,23 +382,33 @@ impl Report {
         );
         println!();
         println!(
-            "| trace ({} edges per page) | lots | p50 | p99 | max | p99 of answers ≤ {} edges | edges p50 / max | peak RSS |",
-            TRACE_PAGE, TRACE_PAGE
+            "| trace | lots | first page of ≤ {TRACE_PAGE} edges: p50 / p99 / max | answers ≤ {TRACE_PAGE} edges: how many, p50 / p99, edges p50 / max | whole answer: p50 / p99 / max, edges p50 / p99 / max | peak RSS |"
         );
-        println!("|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|");
         for (name, t) in &self.traces {
+            let small = t.small.map_or_else(
+                || "none".to_owned(),
+                |(time, edges)| {
+                    format!(
+                        "{:.2} / {:.2} ms, {:.0} / {:.0}",
+                        time.p50, time.p99, edges.p50, edges.max
+                    )
+                },
+            );
             println!(
-                "| {name} | {} | {:.2} ms | {:.2} ms | {:.2} ms | {} | {} / {} | {:.0} MiB |",
+                "| {name} | {} | {:.2} / {:.2} / {:.2} ms | {}: {} | {:.1} / {:.1} / {:.1} ms, {:.0} / {:.0} / {:.0} | {:.0} MiB |",
                 t.samples,
-                t.p50.as_secs_f64() * 1e3,
-                t.p99.as_secs_f64() * 1e3,
-                t.max.as_secs_f64() * 1e3,
-                t.p99_small.map_or_else(
-                    || "—".to_owned(),
-                    |d| format!("{:.2} ms", d.as_secs_f64() * 1e3)
-                ),
-                t.edges_p50,
-                t.edges_max,
+                t.page.p50,
+                t.page.p99,
+                t.page.max,
+                t.small_count,
+                small,
+                t.whole.0.p50,
+                t.whole.0.p99,
+                t.whole.0.max,
+                t.whole.1.p50,
+                t.whole.1.p99,
+                t.whole.1.max,
                 self.trace_peak_mib
             );
         }

@@ -188,20 +188,10 @@ async fn trace(
         DirectionArg::Forward => Direction::Forward,
     };
     let store = dir.open()?;
-    let mut page = PageRequest::first(retrace_store::MAX_PAGE);
-    let mut edges = Vec::new();
-    let mut answer = loop {
-        let answer = store
-            .trace(&Scope::Operator, &lot, direction, &page)
-            .await?;
-        edges.extend(answer.edges.iter().cloned());
-        match &answer.next {
-            Some(next) => page.after = Some(next.clone()),
-            None => break answer,
-        }
-    };
-    answer.edges = edges;
-    answer.next = None;
+    let whole = PageRequest::first(retrace_store::trace::MAX_TRACE_EDGES);
+    let answer = store
+        .trace(&Scope::Operator, &lot, direction, &whole)
+        .await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(EXIT_OK);
@@ -213,7 +203,7 @@ async fn trace(
             Direction::Forward => "forward",
         },
         lot,
-        answer.total_edges,
+        answer.edges.len(),
         if answer.attributed {
             " (edges marked ≈ are attributed by mass balance over a plant's monthly pool, not recorded batch by batch)"
         } else {

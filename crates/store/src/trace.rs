@@ -19,7 +19,7 @@ use retrace_domain::quantity::Mass;
 use retrace_domain::uscc::Uscc;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{MAX_PAGE, PageRequest};
+use crate::model::PageRequest;
 
 /// The most edges one trace collects before it stops and says so.
 pub const MAX_TRACE_EDGES: usize = 200_000;
@@ -107,12 +107,13 @@ pub struct TraceAnswer {
     pub direction: Direction,
     /// Edges in breadth-first order from the lot.
     pub edges: Vec<TraceEdge>,
-    /// How many edges the whole answer has.
-    pub total_edges: usize,
+    /// How many edges the whole answer has, when the walk reached its end
+    /// within this page; `None` while more pages follow.
+    pub total_edges: Option<usize>,
     pub next: Option<String>,
-    /// Whether any edge of the whole answer is attributed rather than recorded.
+    /// Whether any edge up to the end of this page is attributed rather than recorded.
     pub attributed: bool,
-    /// Whether the walk stopped at [`MAX_TRACE_EDGES`].
+    /// Whether the answer goes on beyond [`MAX_TRACE_EDGES`], where no page reaches.
     pub truncated: bool,
 }
 
@@ -164,6 +165,15 @@ pub trait TraceSource {
 
 /// Walks the trace of `lot` and returns the requested page.
 ///
+/// The walk is breadth-first in a fixed order, so a page is a prefix of the
+/// whole answer: the walk stops as soon as the page is full and one more edge
+/// shows that a next page exists. A page of a large trace costs what the
+/// edges up to its end cost, not the whole graph.
+///
+/// A trace page holds at most [`MAX_TRACE_EDGES`] edges (the page limit is
+/// not the listing limit [`crate::MAX_PAGE`]), so a caller that wants a whole
+/// trace at once can ask for it.
+///
 /// # Errors
 /// Whatever the source fails with.
 pub fn trace<S: TraceSource>(
@@ -172,49 +182,47 @@ pub fn trace<S: TraceSource>(
     direction: Direction,
     page: &PageRequest,
 ) -> Result<TraceAnswer, S::Error> {
+    let start = page
+        .after
+        .as_deref()
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(MAX_TRACE_EDGES);
+    let limit = page.limit.clamp(1, MAX_TRACE_EDGES);
+    let wanted = start.saturating_add(limit).min(MAX_TRACE_EDGES);
     let mut walk = Walk {
         source,
         edges: Vec::new(),
         seen: BTreeSet::new(),
         queue: VecDeque::new(),
         pools: BTreeMap::new(),
-        truncated: false,
     };
     walk.seen.insert(lot.clone());
     walk.queue.push_back(lot.clone());
-    while let Some(next) = walk.queue.pop_front() {
-        if walk.edges.len() >= MAX_TRACE_EDGES {
-            walk.truncated = true;
+    while walk.edges.len() <= wanted {
+        let Some(next) = walk.queue.pop_front() else {
             break;
-        }
+        };
         match direction {
             Direction::Backward => walk.backward(&next)?,
             Direction::Forward => walk.forward(&next)?,
         }
     }
-    let total_edges = walk.edges.len();
-    let attributed = walk.edges.iter().any(|e| e.basis == EdgeBasis::Attributed);
-    let start = page
-        .after
-        .as_deref()
-        .and_then(|c| c.parse::<usize>().ok())
-        .unwrap_or(0)
-        .min(total_edges);
-    let limit = if page.limit == 0 {
-        MAX_PAGE
-    } else {
-        page.clamped_limit()
-    };
-    let end = (start + limit).min(total_edges);
-    let edges = walk.edges.drain(start..end).collect();
+    let complete = walk.queue.is_empty() && walk.edges.len() <= wanted;
+    let truncated = !complete && wanted == MAX_TRACE_EDGES;
+    let end = wanted.min(walk.edges.len());
+    let attributed = walk.edges[..end]
+        .iter()
+        .any(|e| e.basis == EdgeBasis::Attributed);
+    let edges: Vec<TraceEdge> = walk.edges.drain(start.min(end)..end).collect();
     Ok(TraceAnswer {
         lot: lot.clone(),
         direction,
         edges,
-        total_edges,
-        next: (end < total_edges).then(|| end.to_string()),
+        total_edges: complete.then_some(end),
+        next: (!complete && !truncated).then(|| end.to_string()),
         attributed,
-        truncated: walk.truncated,
+        truncated,
     })
 }
 
@@ -226,7 +234,6 @@ struct Walk<'a, S> {
     seen: BTreeSet<LotId>,
     queue: VecDeque<LotId>,
     pools: BTreeMap<PoolKey, LoadedPool>,
-    truncated: bool,
 }
 
 fn lot_node(lot: &LotId) -> TraceNode {
