@@ -757,6 +757,19 @@ fn the_example_file_parses() {
     }
 }
 
+/// The JSON example in the README is a batch this crate accepts.
+#[test]
+fn the_readme_example_parses() {
+    let readme = include_str!("../../../README.md");
+    let block = readme
+        .split("```json\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README has a JSON example");
+    let records = parse_json(block.as_bytes()).expect("the README example parses");
+    assert_eq!(records.len(), 2);
+}
+
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
