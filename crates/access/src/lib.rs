@@ -1,0 +1,29 @@
+//! The rules of identity and access in retrace (issue 3 §1–3): who an
+//! account is, what it may do and over whose data, and how it proves who it
+//! is. Art. 11 of the measures obliges enterprises to protect their network
+//! and data and regulators to see only what they supervise; Art. 15 holds
+//! officials accountable, so every act is tied to a named account.
+//!
+//! Pure rules — no storage, no HTTP, no threads, no clock of its own: every
+//! function that depends on time takes `now`, and every one that needs
+//! randomness takes a generator. The server and the stores build on it:
+//!
+//! - [`role`]: the seven roles and their reach ([`Role::scope`]);
+//! - [`capability`]: the handles a [`Principal`] gets after a permission
+//!   check, which handlers and storage calls take as arguments;
+//! - [`account`]: account names, stored accounts and password [`login`];
+//! - [`password`]: argon2id hashing (RFC 9106, OWASP parameters).
+
+pub mod account;
+pub mod capability;
+pub mod password;
+pub mod role;
+
+pub use account::{Account, AccountName, LoginError, Principal, login};
+pub use capability::{
+    AdministerAccounts, AdministerRegister, Capability, Denied, DeniedReason, GrantRoles,
+    ManageEnterpriseUsers, ReadAuditTrail, ReadScoped, RecordFlows, RecordInspection, SealMonth,
+    SubAllocate,
+};
+pub use password::{PasswordHash, hash_password, verify_password};
+pub use role::{Department, Regulator, RegulatorLevel, Role, RoleError};
