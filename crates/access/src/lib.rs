@@ -12,11 +12,14 @@
 //! - [`capability`]: the handles a [`Principal`] gets after a permission
 //!   check, which handlers and storage calls take as arguments;
 //! - [`account`]: account names, stored accounts and password [`login`];
-//! - [`password`]: argon2id hashing (RFC 9106, OWASP parameters).
+//! - [`password`]: argon2id hashing (RFC 9106, OWASP parameters);
+//! - [`policy`]: the rules a new password must meet, explained in Chinese
+//!   and English.
 
 pub mod account;
 pub mod capability;
 pub mod password;
+pub mod policy;
 pub mod role;
 
 pub use account::{Account, AccountName, LoginError, Principal, login};
@@ -26,4 +29,5 @@ pub use capability::{
     SubAllocate,
 };
 pub use password::{PasswordHash, hash_password, verify_password};
+pub use policy::{PasswordPolicy, PolicyError};
 pub use role::{Department, Regulator, RegulatorLevel, Role, RoleError};
