@@ -14,13 +14,17 @@
 //! - [`account`]: account names, stored accounts and password [`login`];
 //! - [`password`]: argon2id hashing (RFC 9106, OWASP parameters);
 //! - [`policy`]: the rules a new password must meet, explained in Chinese
-//!   and English.
+//!   and English;
+//! - [`token`]: API tokens for ERP integration, stored as SHA-256 digests
+//!   ([`secret`]).
 
 pub mod account;
 pub mod capability;
 pub mod password;
 pub mod policy;
 pub mod role;
+pub mod secret;
+pub mod token;
 
 pub use account::{Account, AccountName, LoginError, Principal, login};
 pub use capability::{
@@ -31,3 +35,5 @@ pub use capability::{
 pub use password::{PasswordHash, hash_password, verify_password};
 pub use policy::{PasswordPolicy, PolicyError};
 pub use role::{Department, Regulator, RegulatorLevel, Role, RoleError};
+pub use secret::SecretDigest;
+pub use token::{ApiToken, GrantError, StoredToken, TokenError, TokenGrant, TokenId};
