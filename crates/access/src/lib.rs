@@ -16,14 +16,18 @@
 //! - [`policy`]: the rules a new password must meet, explained in Chinese
 //!   and English;
 //! - [`token`]: API tokens for ERP integration, stored as SHA-256 digests
-//!   ([`secret`]).
+//!   ([`secret`]);
+//! - [`session`]: cookie sessions with idle and absolute expiry, rotated at
+//!   every login, and [`csrf`] tokens bound to them.
 
 pub mod account;
 pub mod capability;
+pub mod csrf;
 pub mod password;
 pub mod policy;
 pub mod role;
 pub mod secret;
+pub mod session;
 pub mod token;
 
 pub use account::{Account, AccountName, LoginError, Principal, login};
@@ -32,8 +36,12 @@ pub use capability::{
     ManageEnterpriseUsers, ReadAuditTrail, ReadScoped, RecordFlows, RecordInspection, SealMonth,
     SubAllocate,
 };
+pub use csrf::{CsrfError, CsrfKey, CsrfToken};
 pub use password::{PasswordHash, hash_password, verify_password};
 pub use policy::{PasswordPolicy, PolicyError};
 pub use role::{Department, Regulator, RegulatorLevel, Role, RoleError};
 pub use secret::SecretDigest;
+pub use session::{
+    NewSession, SameSite, SessionCookie, SessionError, SessionId, SessionPolicy, StoredSession,
+};
 pub use token::{ApiToken, GrantError, StoredToken, TokenError, TokenGrant, TokenId};

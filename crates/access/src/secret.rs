@@ -65,6 +65,15 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Decodes exactly `N` bytes of base64url without padding, refusing
+/// non-canonical encodings.
+pub(crate) fn decode<const N: usize>(text: &str) -> Option<[u8; N]> {
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()
+        .and_then(|bytes| <[u8; N]>::try_from(bytes).ok())
+}
+
 /// Whether every character of `text` is in the base64url alphabet.
 pub(crate) fn is_base64url(text: &str) -> bool {
     text.bytes()
@@ -94,8 +103,12 @@ mod tests {
 
     #[test]
     fn base64url_is_strict() {
-        let text = encode(&[0xfb, 0xff, 0x01]);
+        let bytes = [0xfbu8, 0xff, 0x01];
+        let text = encode(&bytes);
         assert_eq!(text, "-_8B");
+        assert_eq!(decode::<3>(&text), Some(bytes));
+        assert_eq!(decode::<4>(&text), None);
+        assert_eq!(decode::<3>("-_8B="), None);
         assert!(is_base64url(&text));
         assert!(!is_base64url("ab+/"));
     }
