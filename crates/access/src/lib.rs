@@ -18,7 +18,9 @@
 //! - [`token`]: API tokens for ERP integration, stored as SHA-256 digests
 //!   ([`secret`]);
 //! - [`session`]: cookie sessions with idle and absolute expiry, rotated at
-//!   every login, and [`csrf`] tokens bound to them.
+//!   every login, and [`csrf`] tokens bound to them;
+//! - [`throttle`]: login throttling and lockout by account name and source
+//!   address.
 
 pub mod account;
 pub mod capability;
@@ -28,6 +30,7 @@ pub mod policy;
 pub mod role;
 pub mod secret;
 pub mod session;
+pub mod throttle;
 pub mod token;
 
 pub use account::{Account, AccountName, LoginError, Principal, login};
@@ -44,4 +47,5 @@ pub use secret::SecretDigest;
 pub use session::{
     NewSession, SameSite, SessionCookie, SessionError, SessionId, SessionPolicy, StoredSession,
 };
+pub use throttle::{Throttle, ThrottleKey, ThrottlePolicy, ThrottleState, Verdict};
 pub use token::{ApiToken, GrantError, StoredToken, TokenError, TokenGrant, TokenId};
