@@ -106,7 +106,7 @@ impl Role {
 /// A refused permission check. A handler answers a refused *read* as if the
 /// thing did not exist (404), so that existence does not leak (issue 3 §2).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{reason}: this account may not {capability} here")]
+#[error("this account may not {capability} here: {reason}")]
 pub struct Denied {
     pub capability: Capability,
     pub reason: DeniedReason,
@@ -115,7 +115,7 @@ pub struct Denied {
 /// Why a permission check failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum DeniedReason {
-    #[error("the account's role does not include this")]
+    #[error("its role does not include it")]
     NotInRole,
     #[error("the target is another enterprise")]
     OtherEnterprise,
@@ -597,7 +597,7 @@ mod tests {
         assert_eq!(e.reason, DeniedReason::OtherEnterprise);
         assert_eq!(
             e.to_string(),
-            "the target is another enterprise: this account may not seal monthly submissions here"
+            "this account may not seal monthly submissions here: the target is another enterprise"
         );
         let operator = principal(&format!("enterprise_operator:{BAOTOU}"));
         assert_eq!(
