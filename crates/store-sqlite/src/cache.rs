@@ -32,6 +32,8 @@ struct Maps {
     designations: HashMap<Uscc, Vec<Designation>>,
     /// `None`: the lot is known not to exist.
     lots: HashMap<LotId, Option<LotState>>,
+    /// The `lot.id` of a lot's code.
+    lot_keys: HashMap<LotId, i64>,
     /// Every movement of a lot at a holder, in ledger order. For a lot in
     /// `complete` every holder is here, so a missing holder has no movement.
     histories: HashMap<LotId, HashMap<Uscc, Vec<Movement>>>,
@@ -131,6 +133,16 @@ impl ViewCache {
     pub(crate) fn put_lot(&self, id: &LotId, state: Option<&LotState>) {
         self.counted(|m| {
             m.lots.insert(id.clone(), state.cloned());
+        });
+    }
+
+    pub(crate) fn lot_key(&self, id: &LotId) -> Option<i64> {
+        self.maps.borrow().lot_keys.get(id).copied()
+    }
+
+    pub(crate) fn put_lot_key(&self, id: &LotId, key: i64) {
+        self.counted(|m| {
+            m.lot_keys.insert(id.clone(), key);
         });
     }
 

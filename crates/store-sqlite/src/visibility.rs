@@ -92,7 +92,8 @@ pub(crate) fn lot_visible(conn: &Connection, scope: &Scope, lot: &str) -> DbResu
         }
     };
     let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM lot WHERE lot = ? AND {}) OR EXISTS (SELECT 1 FROM position p WHERE p.lot = ? AND {held_sql})",
+        "SELECT EXISTS (SELECT 1 FROM lot WHERE code = ? AND {}) \
+         OR EXISTS (SELECT 1 FROM position p WHERE p.lot = (SELECT id FROM lot WHERE code = ?) AND {held_sql})",
         producer.sql
     );
     let mut params = vec![Value::Text(lot.to_owned())];

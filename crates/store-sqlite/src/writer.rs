@@ -73,7 +73,8 @@ pub(crate) enum Job {
 }
 
 /// Reads stored complete subtrees through a connection, preferring the nodes
-/// of the commit in progress, which are still in memory.
+/// of the commit in progress, which are still in memory. The leaves are the
+/// ledger's `leaf` column; `tree_node` holds the levels above them.
 pub(crate) struct Nodes<'a> {
     pub conn: &'a Connection,
     pub fresh: Option<&'a HashMap<NodeId, Hash>>,
@@ -86,11 +87,17 @@ impl NodeReader for Nodes<'_> {
         if let Some(h) = self.fresh.and_then(|f| f.get(&id)) {
             return Ok(*h);
         }
-        let bytes: Option<Vec<u8>> = self
-            .conn
-            .prepare_cached("SELECT hash FROM tree_node WHERE level = ?1 AND idx = ?2")?
-            .query_row(params![id.level, codec::sql_index(id.index)], |r| r.get(0))
-            .optional()?;
+        let bytes: Option<Vec<u8>> = if id.level == 0 {
+            self.conn
+                .prepare_cached("SELECT leaf FROM ledger WHERE idx = ?1")?
+                .query_row([codec::sql_index(id.index)], |r| r.get(0))
+                .optional()?
+        } else {
+            self.conn
+                .prepare_cached("SELECT hash FROM tree_node WHERE level = ?1 AND idx = ?2")?
+                .query_row(params![id.level, codec::sql_index(id.index)], |r| r.get(0))
+                .optional()?
+        };
         match bytes {
             Some(b) => codec::hash("tree node", &b),
             None => Err(DbError::corrupt(
@@ -304,7 +311,10 @@ impl Writer {
                 .conn
                 .prepare_cached("INSERT INTO tree_node (level, idx, hash) VALUES (?1, ?2, ?3)")?;
             for (id, hash) in self.frontier.push(sequenced.leaf) {
-                insert.execute(params![id.level, codec::sql_index(id.index), &hash.0[..]])?;
+                // The leaf itself is the ledger row's `leaf`.
+                if id.level > 0 {
+                    insert.execute(params![id.level, codec::sql_index(id.index), &hash.0[..]])?;
+                }
                 if keep {
                     nodes.push((id, hash));
                 }
