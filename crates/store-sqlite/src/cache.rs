@@ -22,8 +22,10 @@ use retrace_domain::project::{Flag, LotState, Movement, ProcessMonth, ProcessMon
 use retrace_domain::uscc::Uscc;
 
 /// Items remembered before the cache starts over: a few hundred megabytes at
-/// most, and far more than the working set of a month of flows.
-const MAX_ITEMS: usize = 200_000;
+/// most, and far more than the working set of a month of flows. Only new
+/// keys count: overwriting what is remembered (every write of a hot lot,
+/// shipment or flag) does not bring the next clearing nearer.
+const MAX_ITEMS: usize = 400_000;
 
 #[derive(Debug, Default)]
 struct Maps {
@@ -75,13 +77,16 @@ impl ViewCache {
         *self.maps.borrow_mut() = Maps::default();
     }
 
-    fn counted(&self, f: impl FnOnce(&mut Maps)) {
+    /// Runs `f`, which tells whether it added a key, and starts over when
+    /// the cache holds more than [`MAX_ITEMS`] keys.
+    fn counted(&self, f: impl FnOnce(&mut Maps) -> bool) {
         if !self.on {
             return;
         }
         let mut maps = self.maps.borrow_mut();
-        f(&mut maps);
-        maps.items += 1;
+        if f(&mut maps) {
+            maps.items += 1;
+        }
         if maps.items > MAX_ITEMS {
             *maps = Maps::default();
         }
@@ -92,9 +97,7 @@ impl ViewCache {
     }
 
     pub(crate) fn put_enterprise(&self, e: &Enterprise) {
-        self.counted(|m| {
-            m.enterprises.insert(e.uscc.clone(), e.clone());
-        });
+        self.counted(|m| m.enterprises.insert(e.uscc.clone(), e.clone()).is_none());
     }
 
     pub(crate) fn facility(&self, id: &FacilityId) -> Option<Facility> {
@@ -102,9 +105,7 @@ impl ViewCache {
     }
 
     pub(crate) fn put_facility(&self, f: &Facility) {
-        self.counted(|m| {
-            m.facilities.insert(f.id.clone(), f.clone());
-        });
+        self.counted(|m| m.facilities.insert(f.id.clone(), f.clone()).is_none());
     }
 
     pub(crate) fn designations(&self, uscc: &Uscc) -> Option<Vec<Designation>> {
@@ -112,9 +113,7 @@ impl ViewCache {
     }
 
     pub(crate) fn put_designations(&self, uscc: &Uscc, held: &[Designation]) {
-        self.counted(|m| {
-            m.designations.insert(uscc.clone(), held.to_vec());
-        });
+        self.counted(|m| m.designations.insert(uscc.clone(), held.to_vec()).is_none());
     }
 
     /// The register changed: forget what was read of it.
@@ -131,9 +130,7 @@ impl ViewCache {
 
     /// Remembers a lot as read, or as just written.
     pub(crate) fn put_lot(&self, id: &LotId, state: Option<&LotState>) {
-        self.counted(|m| {
-            m.lots.insert(id.clone(), state.cloned());
-        });
+        self.counted(|m| m.lots.insert(id.clone(), state.cloned()).is_none());
     }
 
     pub(crate) fn lot_key(&self, id: &LotId) -> Option<i64> {
@@ -141,17 +138,13 @@ impl ViewCache {
     }
 
     pub(crate) fn put_lot_key(&self, id: &LotId, key: i64) {
-        self.counted(|m| {
-            m.lot_keys.insert(id.clone(), key);
-        });
+        self.counted(|m| m.lot_keys.insert(id.clone(), key).is_none());
     }
 
     /// A lot was created: it has no movement yet, so its whole history will
     /// be what [`ViewCache::moved`] is told.
     pub(crate) fn created(&self, id: &LotId) {
-        self.counted(|m| {
-            m.complete.insert(id.clone());
-        });
+        self.counted(|m| m.complete.insert(id.clone()));
     }
 
     pub(crate) fn history(&self, lot: &LotId, holder: &Uscc) -> Option<Vec<Movement>> {
@@ -168,7 +161,8 @@ impl ViewCache {
             m.histories
                 .entry(lot.clone())
                 .or_default()
-                .insert(holder.clone(), movements.to_vec());
+                .insert(holder.clone(), movements.to_vec())
+                .is_none()
         });
     }
 
@@ -206,7 +200,8 @@ impl ViewCache {
             m.shipments
                 .entry(sender.clone())
                 .or_default()
-                .insert(number.to_owned(), shipment.cloned());
+                .insert(number.to_owned(), shipment.cloned())
+                .is_none()
         });
     }
 
@@ -215,9 +210,7 @@ impl ViewCache {
     }
 
     pub(crate) fn put_flag(&self, key: &str, flag: Option<&Flag>) {
-        self.counted(|m| {
-            m.flags.insert(key.to_owned(), flag.cloned());
-        });
+        self.counted(|m| m.flags.insert(key.to_owned(), flag.cloned()).is_none());
     }
 
     pub(crate) fn process_month(&self, key: &ProcessMonthKey) -> Option<ProcessMonth> {
@@ -226,7 +219,9 @@ impl ViewCache {
 
     pub(crate) fn put_process_month(&self, key: &ProcessMonthKey, totals: &ProcessMonth) {
         self.counted(|m| {
-            m.process_months.insert(key.clone(), totals.clone());
+            m.process_months
+                .insert(key.clone(), totals.clone())
+                .is_none()
         });
     }
 }
