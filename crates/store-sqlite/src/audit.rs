@@ -31,8 +31,14 @@ use crate::cache::ViewCache;
 use crate::codec::{self, RecordTime};
 use crate::error::{DbError, DbResult};
 use crate::schema;
-use crate::sequence::{RECORD_FIELD, SequenceError, Sequencer, public_json, record_json};
+use crate::sequence::{
+    Positions, RECORD_FIELD, SequenceError, Sequencer, public_json, record_json,
+};
 use crate::writer::Shared;
+
+/// Positions the replay sums in memory before writing them to the scratch
+/// database: bounds the audit's memory however long the ledger.
+const MAX_PENDING_POSITIONS: usize = 100_000;
 
 /// More differences than this in one table are summed up in one last problem:
 /// a store that diverges from its ledger that much needs no longer list.
@@ -434,9 +440,11 @@ fn check_entries(
     let mut rows = st.query([])?;
     // Without the writer's cache: the rebuild reads only the tables.
     let cache = ViewCache::off();
+    let positions = Positions::default();
     let sequencer = Sequencer {
         conn: scratch,
         cache: &cache,
+        positions: &positions,
         secret: &shared.secret,
         projector: &shared.projector,
     };
@@ -581,6 +589,7 @@ fn check_entries(
             ));
         }
         match sequencer.record(idx, &time, &record) {
+            Ok(_) if positions.len() > MAX_PENDING_POSITIONS => positions.flush(scratch)?,
             Ok(_) => {}
             Err(SequenceError::Refused(refusal)) => {
                 problems.push(problem(
@@ -593,6 +602,7 @@ fn check_entries(
             Err(SequenceError::Failed(e)) => return Err(e),
         }
     }
+    positions.flush(scratch)?;
     Ok(count)
 }
 

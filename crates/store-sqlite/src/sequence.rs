@@ -4,10 +4,13 @@
 //! the caller's transaction. The live writer and the audit's replay run this
 //! same code, so a rebuild reproduces the live tables exactly.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
 use retrace_domain::flow::Flow;
 use retrace_domain::lot::LotId;
 use retrace_domain::project::{
-    Effects, FlagChange, LotState, ProjectError, Projector, Refusal, RegistryChange,
+    Effects, FlagChange, LotState, Movement, ProjectError, Projector, Refusal, RegistryChange,
 };
 use retrace_domain::record::Record;
 use retrace_domain::uscc::Uscc;
@@ -142,11 +145,61 @@ pub(crate) fn build_entry(
     Ok((entry, opening))
 }
 
+/// The stock changes of the records sequenced since the last
+/// [`Positions::flush`], summed by position `(lot.id, holder, owner)`.
+///
+/// Nothing on the writing connection reads `position` (the projector reads
+/// movements), so its rows can wait until the request ends and then be
+/// written once per position, in key order, instead of once per movement at
+/// wherever the key falls: a hot lot moved twenty times in a load is one
+/// upsert. Whoever rolls back the records discards them
+/// ([`Positions::discard`]).
+#[derive(Debug, Default)]
+pub(crate) struct Positions(RefCell<BTreeMap<(i64, Uscc, Uscc), (i64, i64)>>);
+
+impl Positions {
+    fn add(&self, lot: i64, m: &Movement) {
+        let mut pending = self.0.borrow_mut();
+        let sums = pending
+            .entry((lot, m.holder.clone(), m.owner.clone()))
+            .or_default();
+        sums.0 += m.mass;
+        sums.1 += m.reo;
+    }
+
+    /// How many positions are waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+
+    /// Writes the summed changes to `position`, in key order, and forgets them.
+    ///
+    /// # Errors
+    /// When SQLite fails; the caller rolls back.
+    pub(crate) fn flush(&self, conn: &Connection) -> DbResult<()> {
+        let pending = std::mem::take(&mut *self.0.borrow_mut());
+        let mut upsert = conn.prepare_cached(
+            "INSERT INTO position (lot, holder, owner, mass, reo) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (lot, holder, owner) DO UPDATE SET mass = mass + excluded.mass, reo = reo + excluded.reo",
+        )?;
+        for ((lot, holder, owner), (mass, reo)) in pending {
+            upsert.execute(params![lot, holder.as_str(), owner.as_str(), mass, reo])?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the changes of records that were rolled back.
+    pub(crate) fn discard(&self) {
+        self.0.borrow_mut().clear();
+    }
+}
+
 /// Validates, sequences and projects records on one connection.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sequencer<'a> {
     pub conn: &'a Connection,
     pub cache: &'a ViewCache,
+    pub positions: &'a Positions,
     pub secret: &'a [u8; 32],
     pub projector: &'a Projector,
 }
@@ -190,7 +243,7 @@ impl Sequencer<'_> {
                 &opening.salt[..],
                 opening.value
             ])?;
-        apply(view, index, record, &effects)?;
+        apply(view, self.positions, index, record, &effects)?;
         Ok(Sequenced { entry: bytes, leaf })
     }
 }
@@ -203,7 +256,13 @@ fn key_of(view: &TableView<'_>, lot: &LotId) -> DbResult<i64> {
 
 /// Applies a record's effects to the projections, and to the cache of what
 /// the projector reads.
-fn apply(view: TableView<'_>, index: u64, record: &Record, effects: &Effects) -> DbResult<()> {
+fn apply(
+    view: TableView<'_>,
+    positions: &Positions,
+    index: u64,
+    record: &Record,
+    effects: &Effects,
+) -> DbResult<()> {
     let (conn, cache) = (view.conn, view.cache);
     let at = codec::sql_index(index);
     for change in &effects.registry {
@@ -232,10 +291,6 @@ fn apply(view: TableView<'_>, index: u64, record: &Record, effects: &Effects) ->
         let mut insert = conn.prepare_cached(
             "INSERT INTO movement (entry, n, lot, holder, owner, mass, reo, event_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
-        let mut position = conn.prepare_cached(
-            "INSERT INTO position (lot, holder, owner, mass, reo) VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (lot, holder, owner) DO UPDATE SET mass = mass + excluded.mass, reo = reo + excluded.reo",
-        )?;
         for (n, m) in effects.movements.iter().enumerate() {
             let lot = key_of(&view, &m.lot)?;
             insert.execute(params![
@@ -248,13 +303,7 @@ fn apply(view: TableView<'_>, index: u64, record: &Record, effects: &Effects) ->
                 m.reo,
                 m.event_ms
             ])?;
-            position.execute(params![
-                lot,
-                m.holder.as_str(),
-                m.owner.as_str(),
-                m.mass,
-                m.reo
-            ])?;
+            positions.add(lot, m);
             cache.moved(m);
         }
     }

@@ -31,7 +31,7 @@ use crate::cache::ViewCache;
 use crate::codec::{self, RecordTime};
 use crate::error::{DbError, DbResult};
 use crate::schema;
-use crate::sequence::{SequenceError, Sequencer};
+use crate::sequence::{Positions, SequenceError, Sequencer};
 
 /// The most requests one commit takes: enough that a burst of interactive
 /// appends shares one WAL sync, few enough that the first of them is not kept
@@ -130,6 +130,7 @@ pub(crate) fn latest_checkpoint(conn: &Connection) -> DbResult<Option<SignedChec
 pub(crate) struct Writer {
     conn: Connection,
     cache: ViewCache,
+    positions: Positions,
     frontier: Frontier,
     latest: SignedCheckpoint,
     shared: Arc<Shared>,
@@ -182,6 +183,7 @@ impl Writer {
         Ok(Writer {
             conn,
             cache: ViewCache::new(),
+            positions: Positions::default(),
             frontier,
             latest,
             shared,
@@ -213,6 +215,7 @@ impl Writer {
                     tracing::debug!(%rollback, "nothing to roll back");
                 }
                 self.cache.clear();
+                self.positions.discard();
                 self.frontier = before;
                 tracing::error!(error = %e, "group commit failed");
                 for job in group {
@@ -285,6 +288,7 @@ impl Writer {
         let sequencer = Sequencer {
             conn: &self.conn,
             cache: &self.cache,
+            positions: &self.positions,
             secret: &self.shared.secret,
             projector: &self.shared.projector,
         };
@@ -327,9 +331,11 @@ impl Writer {
             self.conn
                 .execute_batch("ROLLBACK TO request; RELEASE request")?;
             self.cache.clear();
+            self.positions.discard();
             self.frontier = before;
             return Ok(Err(error));
         }
+        self.positions.flush(&self.conn)?;
         self.conn.execute_batch("RELEASE request")?;
         if let Some(fresh) = fresh {
             fresh.extend(nodes);
