@@ -44,6 +44,10 @@ struct Maps {
     shipments: HashMap<Uscc, HashMap<String, Option<Shipment>>>,
     /// `None`: no flag is raised under the key.
     flags: HashMap<String, Option<Flag>>,
+    /// `Some(true)`: every raised flag is in `flags`, so a key missing there
+    /// has none; `Some(false)`: too many flags to hold them all; `None`: not
+    /// tried since the cache started over.
+    all_flags: Option<bool>,
     process_months: HashMap<ProcessMonthKey, ProcessMonth>,
     items: usize,
 }
@@ -206,11 +210,44 @@ impl ViewCache {
     }
 
     pub(crate) fn flag(&self, key: &str) -> Option<Option<Flag>> {
-        self.maps.borrow().flags.get(key).cloned()
+        let maps = self.maps.borrow();
+        match maps.flags.get(key) {
+            Some(hit) => Some(hit.clone()),
+            None if maps.all_flags == Some(true) => Some(None),
+            None => None,
+        }
+    }
+
+    /// Whether the caller should try to read every flag into the cache
+    /// ([`ViewCache::put_all_flags`]): most keys the projector asks about
+    /// have no flag, and remembering each of those absences would cost more
+    /// than the flags themselves.
+    pub(crate) fn wants_all_flags(&self) -> bool {
+        self.on && self.maps.borrow().all_flags.is_none()
+    }
+
+    /// Remembers every raised flag, or — given `None`, when there are too
+    /// many — that they are not all held, until the cache starts over.
+    pub(crate) fn put_all_flags(&self, flags: Option<Vec<Flag>>) {
+        let Some(flags) = flags else {
+            self.maps.borrow_mut().all_flags = Some(false);
+            return;
+        };
+        for flag in flags {
+            let key = flag.key.clone();
+            self.counted(|m| m.flags.insert(key, Some(flag)).is_none());
+        }
+        self.maps.borrow_mut().all_flags = Some(true);
     }
 
     pub(crate) fn put_flag(&self, key: &str, flag: Option<&Flag>) {
-        self.counted(|m| m.flags.insert(key.to_owned(), flag.cloned()).is_none());
+        self.counted(|m| {
+            if flag.is_none() && m.all_flags == Some(true) {
+                m.flags.remove(key);
+                return false;
+            }
+            m.flags.insert(key.to_owned(), flag.cloned()).is_none()
+        });
     }
 
     pub(crate) fn process_month(&self, key: &ProcessMonthKey) -> Option<ProcessMonth> {

@@ -196,6 +196,12 @@ impl StateView for TableView<'_> {
         if let Some(hit) = self.cache.flag(key) {
             return Ok(hit);
         }
+        if self.cache.wants_all_flags() {
+            self.cache.put_all_flags(all_flags(self.conn)?);
+            if let Some(hit) = self.cache.flag(key) {
+                return Ok(hit);
+            }
+        }
         let flag = self
             .conn
             .prepare_cached(&format!(
@@ -245,6 +251,27 @@ impl StateView for TableView<'_> {
             codec::pool_member,
         )
     }
+}
+
+/// Flags the writer's cache holds all of rather than remembering, key by
+/// key, that there is none: a few megabytes. Most stores raise far fewer.
+const MAX_FLAGS_HELD: i64 = 20_000;
+
+/// Every raised flag, or `None` when there are more than [`MAX_FLAGS_HELD`].
+fn all_flags(conn: &Connection) -> DbResult<Option<Vec<Flag>>> {
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM flag")?
+        .query_row([], |r| r.get(0))?;
+    if count > MAX_FLAGS_HELD {
+        return Ok(None);
+    }
+    let mut st = conn.prepare_cached(&format!("SELECT {} FROM flag", codec::FLAG_COLUMNS))?;
+    let mut rows = st.query([])?;
+    let mut flags = Vec::new();
+    while let Some(row) = rows.next()? {
+        flags.push(codec::flag(row)?);
+    }
+    Ok(Some(flags))
 }
 
 /// The state of the lot with code `id`, if it was recorded.
