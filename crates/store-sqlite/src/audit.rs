@@ -7,9 +7,9 @@
 //!    and its `record` opening must open its commitment; the stored kind,
 //!    enterprise and record time and the public part must be what the record
 //!    says.
-//! 2. The stored leaves stream through a [`Frontier`], which recomputes every
-//!    complete subtree and the root at every checkpoint size; each stored
-//!    `tree_node` is compared on the way.
+//! 2. The stored leaves (`ledger.leaf`) stream through a [`Frontier`], which
+//!    recomputes every complete subtree and the root at every checkpoint
+//!    size; each stored `tree_node` is compared on the way.
 //! 3. Every stored checkpoint — and one held outside the store — must carry
 //!    the log key's signature (C2SP signed-note, Ed25519 `verify_strict`) and
 //!    the recomputed root at its size.
@@ -31,8 +31,14 @@ use crate::cache::ViewCache;
 use crate::codec::{self, RecordTime};
 use crate::error::{DbError, DbResult};
 use crate::schema;
-use crate::sequence::{RECORD_FIELD, SequenceError, Sequencer, public_json, record_json};
+use crate::sequence::{
+    Positions, RECORD_FIELD, SequenceError, Sequencer, public_json, record_json,
+};
 use crate::writer::Shared;
+
+/// Positions the replay sums in memory before writing them to the scratch
+/// database: bounds the audit's memory however long the ledger.
+const MAX_PENDING_POSITIONS: usize = 100_000;
 
 /// More differences than this in one table are summed up in one last problem:
 /// a store that diverges from its ledger that much needs no longer list.
@@ -43,8 +49,6 @@ const MAX_PROBLEMS_PER_TABLE: usize = 1_000;
 const GUARDS: &[&str] = &[
     "ledger_no_update",
     "ledger_no_delete",
-    "ledger_opening_no_update",
-    "ledger_opening_no_delete",
     "tree_node_no_update",
     "tree_node_no_delete",
     "checkpoint_no_update",
@@ -54,12 +58,11 @@ const GUARDS: &[&str] = &[
 /// The tables rebuilt from the ledger and compared, with their primary keys.
 const COMPARED: &[(&str, &[&str])] = &[
     ("ledger", &["idx"]),
-    ("ledger_opening", &["idx", "field"]),
     ("enterprise", &["uscc"]),
     ("facility", &["id"]),
     ("designation", &["enterprise", "category", "valid_from"]),
     ("enterprise_place", &["uscc", "region"]),
-    ("lot", &["lot"]),
+    ("lot", &["id"]),
     ("entry_lot", &["lot", "idx"]),
     ("movement", &["entry", "n"]),
     ("position", &["lot", "holder", "owner"]),
@@ -106,18 +109,22 @@ pub struct TreeReport {
 /// nodes in index order on each level, so the comparison is a merge: one
 /// ordered scan of `tree_node`, constant memory, SHA-256 bound.
 pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeReport> {
-    let last: Option<i64> =
-        conn.query_row("SELECT MAX(idx) FROM tree_node WHERE level = 0", [], |r| {
-            r.get(0)
-        })?;
+    let last: Option<i64> = conn.query_row("SELECT MAX(idx) FROM ledger", [], |r| r.get(0))?;
     let stored = last.map_or(0, |l| codec::index("leaf index", l).map_or(0, |l| l + 1));
     let top = if stored == 0 {
         0
     } else {
         63 - stored.leading_zeros()
     };
+    // Level 0 is the ledger's leaf column; the levels above are tree_node's.
     let mut statements = (0..=top)
-        .map(|_| conn.prepare("SELECT idx, hash FROM tree_node WHERE level = ?1 ORDER BY idx"))
+        .map(|level| {
+            conn.prepare(if level == 0 {
+                "SELECT idx, leaf FROM ledger WHERE ?1 = 0 ORDER BY idx"
+            } else {
+                "SELECT idx, hash FROM tree_node WHERE level = ?1 ORDER BY idx"
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut cursors = statements
         .iter_mut()
@@ -141,8 +148,8 @@ pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeRepo
         )?;
         if idx != frontier.size() {
             problems.push(problem(
-                "tree_node",
-                format!("level=0, idx={}", frontier.size()),
+                "ledger",
+                frontier.size().to_string(),
                 None,
                 format!("leaf missing: the next stored leaf is {idx}"),
             ));
@@ -298,8 +305,8 @@ pub(crate) fn audit(
     let tree = verify_tree(live, &sizes)?;
     if tree.size != report.entries {
         report.problems.push(problem(
-            "tree_node",
-            "level=0",
+            "ledger",
+            "*",
             None,
             format!("{} leaves stored for {} entries", tree.size, report.entries),
         ));
@@ -428,16 +435,16 @@ fn check_entries(
     problems: &mut Vec<AuditProblem>,
 ) -> DbResult<u64> {
     let mut st = live.prepare(
-        "SELECT l.idx, l.record_time, l.kind, l.enterprise, l.entry, l.leaf, o.salt, o.value, t.hash FROM ledger l \
-         LEFT JOIN ledger_opening o ON o.idx = l.idx AND o.field = 'record' \
-         LEFT JOIN tree_node t ON t.level = 0 AND t.idx = l.idx ORDER BY l.idx",
+        "SELECT idx, record_time, kind, enterprise, entry, leaf, salt, record FROM ledger ORDER BY idx",
     )?;
     let mut rows = st.query([])?;
     // Without the writer's cache: the rebuild reads only the tables.
     let cache = ViewCache::off();
+    let positions = Positions::default();
     let sequencer = Sequencer {
         conn: scratch,
         cache: &cache,
+        positions: &positions,
         secret: &shared.secret,
         projector: &shared.projector,
     };
@@ -459,9 +466,8 @@ fn check_entries(
         let enterprise: String = row.get(3)?;
         let bytes: Vec<u8> = row.get(4)?;
         let stored_leaf: Vec<u8> = row.get(5)?;
-        let salt: Option<Vec<u8>> = row.get(6)?;
-        let value: Option<Vec<u8>> = row.get(7)?;
-        let node: Option<Vec<u8>> = row.get(8)?;
+        let salt: Vec<u8> = row.get(6)?;
+        let value: Vec<u8> = row.get(7)?;
 
         let leaf = leaf_hash(&bytes);
         if stored_leaf != leaf.0 {
@@ -469,14 +475,6 @@ fn check_entries(
                 "ledger",
                 key.clone(),
                 Some("leaf"),
-                "is not the leaf hash of the entry bytes",
-            ));
-        }
-        if node.as_deref() != Some(&leaf.0[..]) {
-            problems.push(problem(
-                "tree_node",
-                format!("level=0, idx={idx}"),
-                Some("hash"),
                 "is not the leaf hash of the entry bytes",
             ));
         }
@@ -510,16 +508,6 @@ fn check_entries(
                 None
             }
         };
-        let opening_key = format!("idx={idx}, field={RECORD_FIELD}");
-        let (Some(salt), Some(value)) = (salt, value) else {
-            problems.push(problem(
-                "ledger_opening",
-                opening_key,
-                None,
-                "missing: every entry opens its record",
-            ));
-            continue;
-        };
         if let Some(entry) = &entry {
             let opening = <[u8; 16]>::try_from(salt.as_slice()).map(|salt| Opening {
                 field: RECORD_FIELD.to_owned(),
@@ -529,14 +517,14 @@ fn check_entries(
             match opening {
                 Ok(o) if entry.verify_openings(std::slice::from_ref(&o)).is_ok() => {}
                 Ok(_) => problems.push(problem(
-                    "ledger_opening",
-                    opening_key.clone(),
-                    Some("value"),
+                    "ledger",
+                    key.clone(),
+                    Some("record"),
                     "does not open the entry's commitment",
                 )),
                 Err(_) => problems.push(problem(
-                    "ledger_opening",
-                    opening_key.clone(),
+                    "ledger",
+                    key.clone(),
                     Some("salt"),
                     "is not 16 bytes",
                 )),
@@ -546,9 +534,9 @@ fn check_entries(
             Ok(record) => record,
             Err(e) => {
                 problems.push(problem(
-                    "ledger_opening",
-                    opening_key,
-                    Some("value"),
+                    "ledger",
+                    key.clone(),
+                    Some("record"),
                     format!("is not a record: {e}"),
                 ));
                 continue;
@@ -556,9 +544,9 @@ fn check_entries(
         };
         if record_json(&record)? != value {
             problems.push(problem(
-                "ledger_opening",
-                opening_key,
-                Some("value"),
+                "ledger",
+                key.clone(),
+                Some("record"),
                 "is not the record's canonical JSON",
             ));
         }
@@ -601,6 +589,7 @@ fn check_entries(
             ));
         }
         match sequencer.record(idx, &time, &record) {
+            Ok(_) if positions.len() > MAX_PENDING_POSITIONS => positions.flush(scratch)?,
             Ok(_) => {}
             Err(SequenceError::Refused(refusal)) => {
                 problems.push(problem(
@@ -613,6 +602,7 @@ fn check_entries(
             Err(SequenceError::Failed(e)) => return Err(e),
         }
     }
+    positions.flush(scratch)?;
     Ok(count)
 }
 

@@ -22,8 +22,10 @@ use retrace_domain::project::{Flag, LotState, Movement, ProcessMonth, ProcessMon
 use retrace_domain::uscc::Uscc;
 
 /// Items remembered before the cache starts over: a few hundred megabytes at
-/// most, and far more than the working set of a month of flows.
-const MAX_ITEMS: usize = 200_000;
+/// most, and far more than the working set of a month of flows. Only new
+/// keys count: overwriting what is remembered (every write of a hot lot,
+/// shipment or flag) does not bring the next clearing nearer.
+const MAX_ITEMS: usize = 400_000;
 
 #[derive(Debug, Default)]
 struct Maps {
@@ -32,6 +34,8 @@ struct Maps {
     designations: HashMap<Uscc, Vec<Designation>>,
     /// `None`: the lot is known not to exist.
     lots: HashMap<LotId, Option<LotState>>,
+    /// The `lot.id` of a lot's code.
+    lot_keys: HashMap<LotId, i64>,
     /// Every movement of a lot at a holder, in ledger order. For a lot in
     /// `complete` every holder is here, so a missing holder has no movement.
     histories: HashMap<LotId, HashMap<Uscc, Vec<Movement>>>,
@@ -40,6 +44,10 @@ struct Maps {
     shipments: HashMap<Uscc, HashMap<String, Option<Shipment>>>,
     /// `None`: no flag is raised under the key.
     flags: HashMap<String, Option<Flag>>,
+    /// `Some(true)`: every raised flag is in `flags`, so a key missing there
+    /// has none; `Some(false)`: too many flags to hold them all; `None`: not
+    /// tried since the cache started over.
+    all_flags: Option<bool>,
     process_months: HashMap<ProcessMonthKey, ProcessMonth>,
     items: usize,
 }
@@ -73,13 +81,16 @@ impl ViewCache {
         *self.maps.borrow_mut() = Maps::default();
     }
 
-    fn counted(&self, f: impl FnOnce(&mut Maps)) {
+    /// Runs `f`, which tells whether it added a key, and starts over when
+    /// the cache holds more than [`MAX_ITEMS`] keys.
+    fn counted(&self, f: impl FnOnce(&mut Maps) -> bool) {
         if !self.on {
             return;
         }
         let mut maps = self.maps.borrow_mut();
-        f(&mut maps);
-        maps.items += 1;
+        if f(&mut maps) {
+            maps.items += 1;
+        }
         if maps.items > MAX_ITEMS {
             *maps = Maps::default();
         }
@@ -90,9 +101,7 @@ impl ViewCache {
     }
 
     pub(crate) fn put_enterprise(&self, e: &Enterprise) {
-        self.counted(|m| {
-            m.enterprises.insert(e.uscc.clone(), e.clone());
-        });
+        self.counted(|m| m.enterprises.insert(e.uscc.clone(), e.clone()).is_none());
     }
 
     pub(crate) fn facility(&self, id: &FacilityId) -> Option<Facility> {
@@ -100,9 +109,7 @@ impl ViewCache {
     }
 
     pub(crate) fn put_facility(&self, f: &Facility) {
-        self.counted(|m| {
-            m.facilities.insert(f.id.clone(), f.clone());
-        });
+        self.counted(|m| m.facilities.insert(f.id.clone(), f.clone()).is_none());
     }
 
     pub(crate) fn designations(&self, uscc: &Uscc) -> Option<Vec<Designation>> {
@@ -110,9 +117,7 @@ impl ViewCache {
     }
 
     pub(crate) fn put_designations(&self, uscc: &Uscc, held: &[Designation]) {
-        self.counted(|m| {
-            m.designations.insert(uscc.clone(), held.to_vec());
-        });
+        self.counted(|m| m.designations.insert(uscc.clone(), held.to_vec()).is_none());
     }
 
     /// The register changed: forget what was read of it.
@@ -129,17 +134,21 @@ impl ViewCache {
 
     /// Remembers a lot as read, or as just written.
     pub(crate) fn put_lot(&self, id: &LotId, state: Option<&LotState>) {
-        self.counted(|m| {
-            m.lots.insert(id.clone(), state.cloned());
-        });
+        self.counted(|m| m.lots.insert(id.clone(), state.cloned()).is_none());
+    }
+
+    pub(crate) fn lot_key(&self, id: &LotId) -> Option<i64> {
+        self.maps.borrow().lot_keys.get(id).copied()
+    }
+
+    pub(crate) fn put_lot_key(&self, id: &LotId, key: i64) {
+        self.counted(|m| m.lot_keys.insert(id.clone(), key).is_none());
     }
 
     /// A lot was created: it has no movement yet, so its whole history will
     /// be what [`ViewCache::moved`] is told.
     pub(crate) fn created(&self, id: &LotId) {
-        self.counted(|m| {
-            m.complete.insert(id.clone());
-        });
+        self.counted(|m| m.complete.insert(id.clone()));
     }
 
     pub(crate) fn history(&self, lot: &LotId, holder: &Uscc) -> Option<Vec<Movement>> {
@@ -156,7 +165,8 @@ impl ViewCache {
             m.histories
                 .entry(lot.clone())
                 .or_default()
-                .insert(holder.clone(), movements.to_vec());
+                .insert(holder.clone(), movements.to_vec())
+                .is_none()
         });
     }
 
@@ -194,17 +204,49 @@ impl ViewCache {
             m.shipments
                 .entry(sender.clone())
                 .or_default()
-                .insert(number.to_owned(), shipment.cloned());
+                .insert(number.to_owned(), shipment.cloned())
+                .is_none()
         });
     }
 
     pub(crate) fn flag(&self, key: &str) -> Option<Option<Flag>> {
-        self.maps.borrow().flags.get(key).cloned()
+        let maps = self.maps.borrow();
+        match maps.flags.get(key) {
+            Some(hit) => Some(hit.clone()),
+            None if maps.all_flags == Some(true) => Some(None),
+            None => None,
+        }
+    }
+
+    /// Whether the caller should try to read every flag into the cache
+    /// ([`ViewCache::put_all_flags`]): most keys the projector asks about
+    /// have no flag, and remembering each of those absences would cost more
+    /// than the flags themselves.
+    pub(crate) fn wants_all_flags(&self) -> bool {
+        self.on && self.maps.borrow().all_flags.is_none()
+    }
+
+    /// Remembers every raised flag, or — given `None`, when there are too
+    /// many — that they are not all held, until the cache starts over.
+    pub(crate) fn put_all_flags(&self, flags: Option<Vec<Flag>>) {
+        let Some(flags) = flags else {
+            self.maps.borrow_mut().all_flags = Some(false);
+            return;
+        };
+        for flag in flags {
+            let key = flag.key.clone();
+            self.counted(|m| m.flags.insert(key, Some(flag)).is_none());
+        }
+        self.maps.borrow_mut().all_flags = Some(true);
     }
 
     pub(crate) fn put_flag(&self, key: &str, flag: Option<&Flag>) {
         self.counted(|m| {
-            m.flags.insert(key.to_owned(), flag.cloned());
+            if flag.is_none() && m.all_flags == Some(true) {
+                m.flags.remove(key);
+                return false;
+            }
+            m.flags.insert(key.to_owned(), flag.cloned()).is_none()
         });
     }
 
@@ -214,7 +256,9 @@ impl ViewCache {
 
     pub(crate) fn put_process_month(&self, key: &ProcessMonthKey, totals: &ProcessMonth) {
         self.counted(|m| {
-            m.process_months.insert(key.clone(), totals.clone());
+            m.process_months
+                .insert(key.clone(), totals.clone())
+                .is_none()
         });
     }
 }

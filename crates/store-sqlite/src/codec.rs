@@ -130,8 +130,8 @@ pub(crate) fn hash(what: &'static str, bytes: &[u8]) -> DbResult<Hash> {
         .map_err(|_| DbError::corrupt(what, format!("{} bytes, not 32", bytes.len())))
 }
 
-/// The columns of `lot`, in the order [`lot_state`] reads them.
-pub(crate) const LOT_COLUMNS: &str = "lot, product, measurement, distribution, feed_origin, producer, facility, created_by, created_at_ms, reo, elements";
+/// The columns of `lot`, in the order [`lot_state`] reads them, then its id.
+pub(crate) const LOT_COLUMNS: &str = "code, product, measurement, distribution, feed_origin, producer, facility, created_by, created_at_ms, reo, elements, id";
 
 pub(crate) fn lot_state(row: &Row<'_>) -> DbResult<LotState> {
     let product: String = row.get(1)?;
@@ -160,8 +160,10 @@ pub(crate) fn lot_state(row: &Row<'_>) -> DbResult<LotState> {
     })
 }
 
-/// The columns of `movement`, in the order [`movement`] reads them.
-pub(crate) const MOVEMENT_COLUMNS: &str = "entry, lot, holder, owner, mass, reo, event_ms";
+/// The columns of `movement m` joined with the `lot l` it moves, in the order
+/// [`movement`] reads them.
+pub(crate) const MOVEMENT_COLUMNS: &str =
+    "m.entry, l.code, m.holder, m.owner, m.mass, m.reo, m.event_ms";
 
 pub(crate) fn movement(row: &Row<'_>) -> DbResult<Movement> {
     Ok(Movement {
@@ -175,9 +177,10 @@ pub(crate) fn movement(row: &Row<'_>) -> DbResult<Movement> {
     })
 }
 
-/// The columns of `pool_member`, in the order [`pool_member`] reads them.
+/// The columns of `pool_member p` joined with its `lot l`, in the order
+/// [`pool_member`] reads them.
 pub(crate) const MEMBER_COLUMNS: &str =
-    "entry, facility, month, process, lot, role, mass, reo, elements";
+    "p.entry, p.facility, p.month, p.process, l.code, p.role, p.mass, p.reo, p.elements";
 
 pub(crate) fn pool_member(row: &Row<'_>) -> DbResult<PoolMember> {
     let elements: Option<String> = row.get(8)?;

@@ -34,4 +34,4 @@ mod writer;
 
 pub use audit::TreeReport;
 pub use raw::raw_insert_limit;
-pub use store::{SqliteConfig, SqliteStore};
+pub use store::{LedgerRow, SqliteConfig, SqliteStore};

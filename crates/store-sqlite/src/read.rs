@@ -125,9 +125,8 @@ pub(crate) fn consistency(conn: &Connection, old: u64, new: u64) -> Result<Vec<H
     consistency_proof(old, new, &Nodes { conn, fresh: None }).map_err(StoreError::internal)
 }
 
-const ENTRY_SELECT: &str = "SELECT l.idx, l.record_time, l.kind, l.enterprise, l.leaf, o.value, s.corrected_by \
-     FROM ledger l JOIN ledger_opening o ON o.idx = l.idx AND o.field = 'record' \
-     LEFT JOIN entry_status s ON s.idx = l.idx";
+const ENTRY_SELECT: &str = "SELECT l.idx, l.record_time, l.kind, l.enterprise, l.leaf, l.record, s.corrected_by \
+     FROM ledger l LEFT JOIN entry_status s ON s.idx = l.idx";
 
 fn entry_view(row: &Row<'_>) -> DbResult<EntryView> {
     let leaf: Vec<u8> = row.get(4)?;
@@ -232,7 +231,9 @@ pub(crate) fn entries(
         params.push(text(kind));
     }
     if let Some(lot) = &filter.lot {
-        sql.push_str(" AND l.idx IN (SELECT idx FROM entry_lot WHERE lot = ?)");
+        sql.push_str(
+            " AND l.idx IN (SELECT idx FROM entry_lot WHERE lot = (SELECT id FROM lot WHERE code = ?))",
+        );
         params.push(text(lot.as_str()));
     }
     if let Some(after) = parse_cursor::<u64>(request.after.as_deref())? {
@@ -244,6 +245,9 @@ pub(crate) fn entries(
     let items = query_all(conn, &sql, params, entry_view)?;
     Ok(page(items, limit, |e| e.index.to_string()))
 }
+
+/// A position `p` with its lot's code, in the order [`position_row`] reads them.
+const POSITION_SELECT: &str = "SELECT lt.code, p.holder, p.owner, p.mass, p.reo, p.lot FROM position p JOIN lot lt ON lt.id = p.lot";
 
 fn position_row(row: &Row<'_>) -> DbResult<Position> {
     Ok(Position {
@@ -265,14 +269,14 @@ pub(crate) fn lot(conn: &Connection, scope: &Scope, lot: &LotId) -> Result<LotVi
     let mut params = vec![text(lot.as_str())];
     params.extend(visible.params);
     let sql = format!(
-        "SELECT p.lot, p.holder, p.owner, p.mass, p.reo FROM position p WHERE p.lot = ? AND {} ORDER BY p.holder, p.owner",
+        "{POSITION_SELECT} WHERE p.lot = (SELECT id FROM lot WHERE code = ?) AND {} ORDER BY p.holder, p.owner",
         visible.sql
     );
     let positions = query_all(conn, &sql, params, position_row)?;
     Ok(LotView { state, positions })
 }
 
-/// Stock cursors carry the position's key, unit-separated.
+/// Stock cursors carry the position's key (the lot by its `lot.id`), unit-separated.
 const CURSOR_SEPARATOR: char = '\u{1f}';
 
 pub(crate) fn stock(
@@ -286,14 +290,13 @@ pub(crate) fn stock(
         sql: visible,
         mut params,
     } = visibility::position(scope, "p");
-    let mut sql =
-        format!("SELECT p.lot, p.holder, p.owner, p.mass, p.reo FROM position p WHERE {visible}");
+    let mut sql = format!("{POSITION_SELECT} WHERE {visible}");
     if let Some(holder) = &filter.holder {
         sql.push_str(" AND p.holder = ?");
         params.push(text(holder.as_str()));
     }
     if let Some(lot) = &filter.lot {
-        sql.push_str(" AND p.lot = ?");
+        sql.push_str(" AND p.lot = (SELECT id FROM lot WHERE code = ?)");
         params.push(text(lot.as_str()));
     }
     if !filter.include_empty {
@@ -301,23 +304,29 @@ pub(crate) fn stock(
     }
     if let Some(after) = request.after.as_deref() {
         let parts: Vec<&str> = after.split(CURSOR_SEPARATOR).collect();
+        let bad = || StoreError::BadRequest(format!("`{after}` is not a cursor of this listing"));
         let [lot, holder, owner] = parts.as_slice() else {
-            return Err(StoreError::BadRequest(format!(
-                "`{after}` is not a cursor of this listing"
-            )));
+            return Err(bad());
         };
+        let lot: i64 = lot.parse().map_err(|_| bad())?;
         sql.push_str(" AND (p.lot, p.holder, p.owner) > (?, ?, ?)");
-        params.extend([text(lot), text(holder), text(owner)]);
+        params.extend([Value::Integer(lot), text(holder), text(owner)]);
     }
     sql.push_str(" ORDER BY p.lot, p.holder, p.owner LIMIT ?");
     params.push(Value::Integer(i64::try_from(limit + 1).unwrap_or(i64::MAX)));
-    let items = query_all(conn, &sql, params, position_row)?;
-    Ok(page(items, limit, |p| {
+    let items = query_all(conn, &sql, params, |r| {
+        Ok((position_row(r)?, r.get::<_, i64>(5)?))
+    })?;
+    let page = page(items, limit, |(p, key)| {
         format!(
-            "{}{CURSOR_SEPARATOR}{}{CURSOR_SEPARATOR}{}",
-            p.lot, p.holder, p.owner
+            "{key}{CURSOR_SEPARATOR}{}{CURSOR_SEPARATOR}{}",
+            p.holder, p.owner
         )
-    }))
+    });
+    Ok(Page {
+        items: page.items.into_iter().map(|(p, _)| p).collect(),
+        next: page.next,
+    })
 }
 
 pub(crate) fn flags(

@@ -4,10 +4,13 @@
 //! the caller's transaction. The live writer and the audit's replay run this
 //! same code, so a rebuild reproduces the live tables exactly.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
 use retrace_domain::flow::Flow;
 use retrace_domain::lot::LotId;
 use retrace_domain::project::{
-    Effects, FlagChange, LotState, ProjectError, Projector, Refusal, RegistryChange,
+    Effects, FlagChange, LotState, Movement, ProjectError, Projector, Refusal, RegistryChange,
 };
 use retrace_domain::record::Record;
 use retrace_domain::uscc::Uscc;
@@ -142,11 +145,61 @@ pub(crate) fn build_entry(
     Ok((entry, opening))
 }
 
+/// The stock changes of the records sequenced since the last
+/// [`Positions::flush`], summed by position `(lot.id, holder, owner)`.
+///
+/// Nothing on the writing connection reads `position` (the projector reads
+/// movements), so its rows can wait until the request ends and then be
+/// written once per position, in key order, instead of once per movement at
+/// wherever the key falls: a hot lot moved twenty times in a load is one
+/// upsert. Whoever rolls back the records discards them
+/// ([`Positions::discard`]).
+#[derive(Debug, Default)]
+pub(crate) struct Positions(RefCell<BTreeMap<(i64, Uscc, Uscc), (i64, i64)>>);
+
+impl Positions {
+    fn add(&self, lot: i64, m: &Movement) {
+        let mut pending = self.0.borrow_mut();
+        let sums = pending
+            .entry((lot, m.holder.clone(), m.owner.clone()))
+            .or_default();
+        sums.0 += m.mass;
+        sums.1 += m.reo;
+    }
+
+    /// How many positions are waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+
+    /// Writes the summed changes to `position`, in key order, and forgets them.
+    ///
+    /// # Errors
+    /// When SQLite fails; the caller rolls back.
+    pub(crate) fn flush(&self, conn: &Connection) -> DbResult<()> {
+        let pending = std::mem::take(&mut *self.0.borrow_mut());
+        let mut upsert = conn.prepare_cached(
+            "INSERT INTO position (lot, holder, owner, mass, reo) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (lot, holder, owner) DO UPDATE SET mass = mass + excluded.mass, reo = reo + excluded.reo",
+        )?;
+        for ((lot, holder, owner), (mass, reo)) in pending {
+            upsert.execute(params![lot, holder.as_str(), owner.as_str(), mass, reo])?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the changes of records that were rolled back.
+    pub(crate) fn discard(&self) {
+        self.0.borrow_mut().clear();
+    }
+}
+
 /// Validates, sequences and projects records on one connection.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sequencer<'a> {
     pub conn: &'a Connection,
     pub cache: &'a ViewCache,
+    pub positions: &'a Positions,
     pub secret: &'a [u8; 32],
     pub projector: &'a Projector,
 }
@@ -178,23 +231,38 @@ impl Sequencer<'_> {
         let (entry, opening) = build_entry(self.secret, index, record, &now.text)?;
         let bytes = entry.encode();
         let leaf = leaf_hash(&bytes);
-        let at = codec::sql_index(index);
         self.conn
-            .prepare_cached("INSERT INTO ledger (idx, record_time, kind, enterprise, entry, leaf) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-            .execute(params![at, now.text, entry.kind(), record.enterprise().as_str(), bytes, &leaf.0[..]])?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO ledger_opening (idx, field, salt, value) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![at, opening.field, &opening.salt[..], opening.value])?;
-        apply(view, index, record, &effects)?;
+            .prepare_cached("INSERT INTO ledger (idx, record_time, kind, enterprise, entry, leaf, salt, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
+            .execute(params![
+                codec::sql_index(index),
+                now.text,
+                entry.kind(),
+                record.enterprise().as_str(),
+                bytes,
+                &leaf.0[..],
+                &opening.salt[..],
+                opening.value
+            ])?;
+        apply(view, self.positions, index, record, &effects)?;
         Ok(Sequenced { entry: bytes, leaf })
     }
 }
 
+/// The `lot.id` of a lot the projector has read or this record created.
+fn key_of(view: &TableView<'_>, lot: &LotId) -> DbResult<i64> {
+    view.lot_key(lot)?
+        .ok_or_else(|| DbError::corrupt("lot", format!("{lot} has no row")))
+}
+
 /// Applies a record's effects to the projections, and to the cache of what
 /// the projector reads.
-fn apply(view: TableView<'_>, index: u64, record: &Record, effects: &Effects) -> DbResult<()> {
+fn apply(
+    view: TableView<'_>,
+    positions: &Positions,
+    index: u64,
+    record: &Record,
+    effects: &Effects,
+) -> DbResult<()> {
     let (conn, cache) = (view.conn, view.cache);
     let at = codec::sql_index(index);
     for change in &effects.registry {
@@ -202,48 +270,40 @@ fn apply(view: TableView<'_>, index: u64, record: &Record, effects: &Effects) ->
         cache.register_changed();
     }
     for lot in &effects.lots {
-        cache.put_lot(&lot.lot, Some(lot));
-        cache.created(&lot.lot);
         write_lot(
             conn,
             lot,
-            "INSERT INTO lot (lot, product, measurement, distribution, feed_origin, producer, facility, created_by, created_at_ms, reo, elements) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO lot (code, product, measurement, distribution, feed_origin, producer, facility, created_by, created_at_ms, reo, elements) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
+        cache.put_lot(&lot.lot, Some(lot));
+        cache.put_lot_key(&lot.lot, conn.last_insert_rowid());
+        cache.created(&lot.lot);
     }
     for lot in &effects.lot_revisions {
         cache.put_lot(&lot.lot, Some(lot));
         write_lot(
             conn,
             lot,
-            "UPDATE lot SET product = ?2, measurement = ?3, distribution = ?4, feed_origin = ?5, producer = ?6, facility = ?7, created_by = ?8, created_at_ms = ?9, reo = ?10, elements = ?11 WHERE lot = ?1",
+            "UPDATE lot SET product = ?2, measurement = ?3, distribution = ?4, feed_origin = ?5, producer = ?6, facility = ?7, created_by = ?8, created_at_ms = ?9, reo = ?10, elements = ?11 WHERE code = ?1",
         )?;
     }
     {
         let mut insert = conn.prepare_cached(
             "INSERT INTO movement (entry, n, lot, holder, owner, mass, reo, event_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
-        let mut position = conn.prepare_cached(
-            "INSERT INTO position (lot, holder, owner, mass, reo) VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (lot, holder, owner) DO UPDATE SET mass = mass + excluded.mass, reo = reo + excluded.reo",
-        )?;
         for (n, m) in effects.movements.iter().enumerate() {
+            let lot = key_of(&view, &m.lot)?;
             insert.execute(params![
                 at,
                 n,
-                m.lot.as_str(),
+                lot,
                 m.holder.as_str(),
                 m.owner.as_str(),
                 m.mass,
                 m.reo,
                 m.event_ms
             ])?;
-            position.execute(params![
-                m.lot.as_str(),
-                m.holder.as_str(),
-                m.owner.as_str(),
-                m.mass,
-                m.reo
-            ])?;
+            positions.add(lot, m);
             cache.moved(m);
         }
     }
@@ -255,8 +315,8 @@ fn apply(view: TableView<'_>, index: u64, record: &Record, effects: &Effects) ->
             insert.execute(params![
                 at,
                 n,
-                e.from.as_str(),
-                e.to.as_str(),
+                key_of(&view, &e.from)?,
+                key_of(&view, &e.to)?,
                 codec::grams(e.mass),
                 codec::grams(e.reo)
             ])?;
@@ -274,7 +334,7 @@ fn apply(view: TableView<'_>, index: u64, record: &Record, effects: &Effects) ->
                 m.facility.as_str(),
                 m.month,
                 codec::token(&m.process)?,
-                m.lot.as_str(),
+                key_of(&view, &m.lot)?,
                 codec::token(&m.role)?,
                 codec::grams(m.mass),
                 codec::grams(m.reo),
@@ -354,27 +414,26 @@ fn apply(view: TableView<'_>, index: u64, record: &Record, effects: &Effects) ->
             }
         }
     }
-    let mut lots: Vec<&str> = record_lots(record).into_iter().map(LotId::as_str).collect();
+    let mut lots: Vec<&LotId> = record_lots(record);
     lots.extend(
         effects
             .lots
             .iter()
             .chain(&effects.lot_revisions)
-            .map(|l| l.lot.as_str()),
+            .map(|l| &l.lot),
     );
-    lots.extend(effects.movements.iter().map(|m| m.lot.as_str()));
-    lots.extend(
-        effects
-            .edges
-            .iter()
-            .flat_map(|e| [e.from.as_str(), e.to.as_str()]),
-    );
-    lots.extend(effects.members.iter().map(|m| m.lot.as_str()));
-    lots.sort_unstable();
-    lots.dedup();
+    lots.extend(effects.movements.iter().map(|m| &m.lot));
+    lots.extend(effects.edges.iter().flat_map(|e| [&e.from, &e.to]));
+    lots.extend(effects.members.iter().map(|m| &m.lot));
+    let mut keys = lots
+        .into_iter()
+        .map(|lot| key_of(&view, lot))
+        .collect::<DbResult<Vec<i64>>>()?;
+    keys.sort_unstable();
+    keys.dedup();
     let mut insert = conn.prepare_cached("INSERT INTO entry_lot (lot, idx) VALUES (?1, ?2)")?;
-    for lot in lots {
-        insert.execute(params![lot, at])?;
+    for key in keys {
+        insert.execute(params![key, at])?;
     }
     Ok(())
 }

@@ -52,6 +52,9 @@ impl std::fmt::Debug for SqliteConfig {
     }
 }
 
+/// A ledger row in its canonical form: index, entry bytes, leaf hash.
+pub type LedgerRow = (u64, Vec<u8>, Hash);
+
 /// The embedded store: one SQLite file in WAL mode, one writer thread that
 /// group-commits, a small pool of read-only connections.
 #[derive(Debug)]
@@ -134,28 +137,48 @@ impl SqliteStore {
         answer.recv().map_err(|_| writer_gone())?
     }
 
-    /// Every ledger row in its canonical form `(index, entry bytes, leaf)`:
-    /// the rows [`crate::raw_insert_limit`] inserts to measure the physical limit.
+    /// The ledger rows with index in `from..to`, in index order, in their
+    /// canonical form `(index, entry bytes, leaf)`: the rows
+    /// [`crate::raw_insert_limit`] inserts to measure the physical limit.
+    /// Ranged so that a caller walks a ledger of any size a bounded chunk at
+    /// a time (ten million entries are about 4 GiB).
     ///
     /// # Errors
     /// [`StoreError::Internal`] when SQLite fails.
-    pub fn ledger_rows(&self) -> Result<Vec<(u64, Vec<u8>, Hash)>, StoreError> {
+    pub fn ledger_rows_range(&self, from: u64, to: u64) -> Result<Vec<LedgerRow>, StoreError> {
         self.reads.with(|conn| {
             let mut st = conn
-                .prepare("SELECT idx, entry, leaf FROM ledger ORDER BY idx")
+                .prepare_cached(
+                    "SELECT idx, entry, leaf FROM ledger WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+                )
                 .map_err(DbError::from)?;
-            let mut rows = st.query([]).map_err(DbError::from)?;
+            let mut rows = st
+                .query([codec::sql_index(from), codec::sql_index(to)])
+                .map_err(DbError::from)?;
             let mut out = Vec::new();
             while let Some(r) = rows.next().map_err(DbError::from)? {
-                let leaf: Vec<u8> = r.get(2).map_err(DbError::from)?;
+                let leaf = r.get_ref(2).map_err(DbError::from)?;
                 out.push((
                     codec::index("idx", r.get(0).map_err(DbError::from)?)?,
                     r.get(1).map_err(DbError::from)?,
-                    codec::hash("leaf", &leaf)?,
+                    codec::hash(
+                        "leaf",
+                        leaf.as_blob()
+                            .map_err(|e| DbError::from(rusqlite::Error::from(e)))?,
+                    )?,
                 ));
             }
             Ok(out)
         })
+    }
+
+    /// The number of entries in the ledger.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when SQLite fails.
+    pub fn ledger_size(&self) -> Result<u64, StoreError> {
+        self.reads
+            .with(|conn| Ok(crate::writer::ledger_size(conn)?))
     }
 
     /// Recomputes the root from the stored leaves and compares every stored

@@ -41,8 +41,9 @@ fn decode_record(value: &[u8]) -> DbResult<Record> {
 impl TableTrace<'_> {
     fn edges(&self, lot: &LotId, column: &str) -> DbResult<Vec<LineageEdge>> {
         let sql = format!(
-            "SELECT e.entry, e.from_lot, e.to_lot, e.mass, e.reo FROM entry_lot el JOIN lineage_edge e ON e.entry = el.idx \
-             WHERE el.lot = ?1 AND e.{column} = ?1 AND {} ORDER BY e.entry, e.n",
+            "SELECT e.entry, f.code, t.code, e.mass, e.reo FROM entry_lot el JOIN lineage_edge e ON e.entry = el.idx \
+             JOIN lot f ON f.id = e.from_lot JOIN lot t ON t.id = e.to_lot \
+             WHERE el.lot = (SELECT id FROM lot WHERE code = ?1) AND e.{column} = el.lot AND {} ORDER BY e.entry, e.n",
             standing("e.entry")
         );
         let mut st = self.conn.prepare_cached(&sql)?;
@@ -116,7 +117,7 @@ impl TraceSource for TableTrace<'_> {
             return Ok(None);
         };
         let sql = format!(
-            "SELECT g.kind, o.value FROM ledger g JOIN ledger_opening o ON o.idx = g.idx AND o.field = 'record' WHERE g.idx = ?1 AND {}",
+            "SELECT g.kind, g.record FROM ledger g WHERE g.idx = ?1 AND {}",
             standing("g.idx")
         );
         let mut st = self.conn.prepare_cached(&sql)?;
@@ -137,7 +138,7 @@ impl TraceSource for TableTrace<'_> {
         };
         let pool = self
             .conn
-            .prepare_cached("SELECT facility, month, process FROM pool_member WHERE entry = ?1 AND lot = ?2 AND role = 'output' LIMIT 1")?
+            .prepare_cached("SELECT facility, month, process FROM pool_member WHERE entry = ?1 AND lot = (SELECT id FROM lot WHERE code = ?2) AND role = 'output' LIMIT 1")?
             .query_map(params![codec::sql_index(state.created_by), lot.as_str()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
             .next()
             .transpose()?
@@ -170,7 +171,8 @@ impl TraceSource for TableTrace<'_> {
     fn pools_fed(&self, lot: &LotId) -> DbResult<Vec<PoolKey>> {
         let sql = format!(
             "SELECT DISTINCT p.facility, p.month, p.process FROM entry_lot el JOIN pool_member p ON p.entry = el.idx \
-             WHERE el.lot = ?1 AND p.lot = ?1 AND p.role = 'input' AND {} ORDER BY p.facility, p.month, p.process",
+             WHERE el.lot = (SELECT id FROM lot WHERE code = ?1) AND p.lot = el.lot AND p.role = 'input' AND {} \
+             ORDER BY p.facility, p.month, p.process",
             standing("p.entry")
         );
         let mut st = self.conn.prepare_cached(&sql)?;
@@ -188,8 +190,9 @@ impl TraceSource for TableTrace<'_> {
 
     fn pool(&self, key: &PoolKey) -> DbResult<(Vec<PoolLot>, Vec<PoolLot>)> {
         let sql = format!(
-            "SELECT entry, lot, mass, reo, elements, role FROM pool_member WHERE facility = ?1 AND process = ?2 AND month = ?3 AND {} ORDER BY entry, n",
-            standing("entry")
+            "SELECT p.entry, l.code, p.mass, p.reo, p.elements, p.role FROM pool_member p JOIN lot l ON l.id = p.lot \
+             WHERE p.facility = ?1 AND p.process = ?2 AND p.month = ?3 AND {} ORDER BY p.entry, p.n",
+            standing("p.entry")
         );
         let mut st = self.conn.prepare_cached(&sql)?;
         let mut rows = st.query(params![
@@ -213,9 +216,8 @@ impl TraceSource for TableTrace<'_> {
             return Ok(Vec::new());
         };
         let sql = format!(
-            "SELECT g.idx, o.value FROM entry_lot el JOIN ledger g ON g.idx = el.idx \
-             JOIN ledger_opening o ON o.idx = g.idx AND o.field = 'record' \
-             WHERE el.lot = ?1 AND g.kind IN ('flow.ship', 'flow.receive', 'flow.transfer', 'flow.export') AND {} ORDER BY g.idx",
+            "SELECT g.idx, g.record FROM entry_lot el JOIN ledger g ON g.idx = el.idx \
+             WHERE el.lot = (SELECT id FROM lot WHERE code = ?1) AND g.kind IN ('flow.ship', 'flow.receive', 'flow.transfer', 'flow.export') AND {} ORDER BY g.idx",
             standing("g.idx")
         );
         let mut st = self.conn.prepare_cached(&sql)?;

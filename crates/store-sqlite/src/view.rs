@@ -44,10 +44,28 @@ impl TableView<'_> {
     }
 }
 
+impl TableView<'_> {
+    /// The `lot.id` of lot `id`, if it was recorded.
+    pub(crate) fn lot_key(&self, id: &LotId) -> DbResult<Option<i64>> {
+        if let Some(hit) = self.cache.lot_key(id) {
+            return Ok(Some(hit));
+        }
+        let key: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM lot WHERE code = ?1")?
+            .query_row([id.as_str()], |r| r.get(0))
+            .optional()?;
+        if let Some(key) = key {
+            self.cache.put_lot_key(id, key);
+        }
+        Ok(key)
+    }
+}
+
 /// The record stored at ledger `index`, from its `record` opening.
 pub(crate) fn stored_record(conn: &Connection, index: u64) -> DbResult<Option<Record>> {
     let value: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT value FROM ledger_opening WHERE idx = ?1 AND field = 'record'")?
+        .prepare_cached("SELECT record FROM ledger WHERE idx = ?1")?
         .query_row([codec::sql_index(index)], |r| r.get(0))
         .optional()?;
     value
@@ -117,20 +135,28 @@ impl StateView for TableView<'_> {
         if let Some(hit) = self.cache.lot(id) {
             return Ok(hit);
         }
-        let found = lot_state(self.conn, id.as_str())?;
-        self.cache.put_lot(id, found.as_ref());
-        Ok(found)
+        let found = lot_row(self.conn, id.as_str())?;
+        if let Some((key, _)) = &found {
+            self.cache.put_lot_key(id, *key);
+        }
+        let state = found.map(|(_, state)| state);
+        self.cache.put_lot(id, state.as_ref());
+        Ok(state)
     }
 
     fn position(&self, lot: &LotId, holder: &Uscc) -> DbResult<Vec<Movement>> {
         if let Some(hit) = self.cache.history(lot, holder) {
             return Ok(hit);
         }
+        let Some(key) = self.lot_key(lot)? else {
+            return Ok(Vec::new());
+        };
         let history = self.collect(
-            "SELECT m.entry, m.lot, m.holder, m.owner, m.mass, m.reo, m.event_ms \
-             FROM entry_lot el JOIN movement m ON m.entry = el.idx \
-             WHERE el.lot = ?1 AND m.lot = ?1 AND m.holder = ?2 ORDER BY m.entry, m.n",
-            [lot.as_str(), holder.as_str()],
+            &format!(
+                "SELECT {MOVEMENT_COLUMNS} FROM entry_lot el JOIN movement m ON m.entry = el.idx JOIN lot l ON l.id = m.lot \
+                 WHERE el.lot = ?1 AND m.lot = ?1 AND m.holder = ?2 ORDER BY m.entry, m.n"
+            ),
+            params![key, holder.as_str()],
             codec::movement,
         )?;
         self.cache.put_history(lot, holder, &history);
@@ -170,6 +196,12 @@ impl StateView for TableView<'_> {
         if let Some(hit) = self.cache.flag(key) {
             return Ok(hit);
         }
+        if self.cache.wants_all_flags() {
+            self.cache.put_all_flags(all_flags(self.conn)?);
+            if let Some(hit) = self.cache.flag(key) {
+                return Ok(hit);
+            }
+        }
         let flag = self
             .conn
             .prepare_cached(&format!(
@@ -202,7 +234,9 @@ impl StateView for TableView<'_> {
 
     fn entry_movements(&self, entry: u64) -> DbResult<Vec<Movement>> {
         self.collect(
-            &format!("SELECT {MOVEMENT_COLUMNS} FROM movement WHERE entry = ?1 ORDER BY n"),
+            &format!(
+                "SELECT {MOVEMENT_COLUMNS} FROM movement m JOIN lot l ON l.id = m.lot WHERE m.entry = ?1 ORDER BY m.n"
+            ),
             [codec::sql_index(entry)],
             codec::movement,
         )
@@ -210,16 +244,46 @@ impl StateView for TableView<'_> {
 
     fn entry_members(&self, entry: u64) -> DbResult<Vec<PoolMember>> {
         self.collect(
-            &format!("SELECT {MEMBER_COLUMNS} FROM pool_member WHERE entry = ?1 ORDER BY n"),
+            &format!(
+                "SELECT {MEMBER_COLUMNS} FROM pool_member p JOIN lot l ON l.id = p.lot WHERE p.entry = ?1 ORDER BY p.n"
+            ),
             [codec::sql_index(entry)],
             codec::pool_member,
         )
     }
 }
 
-/// The state of lot `id`, if it was recorded.
+/// Flags the writer's cache holds all of rather than remembering, key by
+/// key, that there is none: a few megabytes. Most stores raise far fewer.
+const MAX_FLAGS_HELD: i64 = 20_000;
+
+/// Every raised flag, or `None` when there are more than [`MAX_FLAGS_HELD`].
+fn all_flags(conn: &Connection) -> DbResult<Option<Vec<Flag>>> {
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM flag")?
+        .query_row([], |r| r.get(0))?;
+    if count > MAX_FLAGS_HELD {
+        return Ok(None);
+    }
+    let mut st = conn.prepare_cached(&format!("SELECT {} FROM flag", codec::FLAG_COLUMNS))?;
+    let mut rows = st.query([])?;
+    let mut flags = Vec::new();
+    while let Some(row) = rows.next()? {
+        flags.push(codec::flag(row)?);
+    }
+    Ok(Some(flags))
+}
+
+/// The state of the lot with code `id`, if it was recorded.
 pub(crate) fn lot_state(conn: &Connection, id: &str) -> DbResult<Option<LotState>> {
-    let mut st = conn.prepare_cached(&format!("SELECT {LOT_COLUMNS} FROM lot WHERE lot = ?1"))?;
+    Ok(lot_row(conn, id)?.map(|(_, state)| state))
+}
+
+/// The `lot.id` and state of the lot with code `id`, if it was recorded.
+fn lot_row(conn: &Connection, id: &str) -> DbResult<Option<(i64, LotState)>> {
+    let mut st = conn.prepare_cached(&format!("SELECT {LOT_COLUMNS} FROM lot WHERE code = ?1"))?;
     let mut rows = st.query(params![id])?;
-    rows.next()?.map(codec::lot_state).transpose()
+    rows.next()?
+        .map(|r| Ok((r.get(11)?, codec::lot_state(r)?)))
+        .transpose()
 }

@@ -66,14 +66,20 @@ pub(crate) fn enterprise(scope: &Scope, column: &str) -> Condition {
     }
 }
 
-/// A position row (aliased `alias`) the scope sees: held or owned by one of its enterprises.
+/// A position row (aliased `alias`) the scope sees: held or owned by one of
+/// its enterprises. The owner side is asked only where the owner is not the
+/// holder — the holder side already answers the rest — which is the
+/// condition of the partial index `position_owner`, so SQLite can use it.
 pub(crate) fn position(scope: &Scope, alias: &str) -> Condition {
     let holder = enterprise(scope, &format!("{alias}.holder"));
     let owner = enterprise(scope, &format!("{alias}.owner"));
     let mut params = holder.params;
     params.extend(owner.params);
     Condition {
-        sql: format!("({} OR {})", holder.sql, owner.sql),
+        sql: format!(
+            "({} OR ({} AND {alias}.owner <> {alias}.holder))",
+            holder.sql, owner.sql
+        ),
         params,
     }
 }
@@ -92,7 +98,8 @@ pub(crate) fn lot_visible(conn: &Connection, scope: &Scope, lot: &str) -> DbResu
         }
     };
     let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM lot WHERE lot = ? AND {}) OR EXISTS (SELECT 1 FROM position p WHERE p.lot = ? AND {held_sql})",
+        "SELECT EXISTS (SELECT 1 FROM lot WHERE code = ? AND {}) \
+         OR EXISTS (SELECT 1 FROM position p WHERE p.lot = (SELECT id FROM lot WHERE code = ?) AND {held_sql})",
         producer.sql
     );
     let mut params = vec![Value::Text(lot.to_owned())];

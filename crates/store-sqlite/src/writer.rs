@@ -31,7 +31,7 @@ use crate::cache::ViewCache;
 use crate::codec::{self, RecordTime};
 use crate::error::{DbError, DbResult};
 use crate::schema;
-use crate::sequence::{SequenceError, Sequencer};
+use crate::sequence::{Positions, SequenceError, Sequencer};
 
 /// The most requests one commit takes: enough that a burst of interactive
 /// appends shares one WAL sync, few enough that the first of them is not kept
@@ -73,7 +73,8 @@ pub(crate) enum Job {
 }
 
 /// Reads stored complete subtrees through a connection, preferring the nodes
-/// of the commit in progress, which are still in memory.
+/// of the commit in progress, which are still in memory. The leaves are the
+/// ledger's `leaf` column; `tree_node` holds the levels above them.
 pub(crate) struct Nodes<'a> {
     pub conn: &'a Connection,
     pub fresh: Option<&'a HashMap<NodeId, Hash>>,
@@ -86,11 +87,17 @@ impl NodeReader for Nodes<'_> {
         if let Some(h) = self.fresh.and_then(|f| f.get(&id)) {
             return Ok(*h);
         }
-        let bytes: Option<Vec<u8>> = self
-            .conn
-            .prepare_cached("SELECT hash FROM tree_node WHERE level = ?1 AND idx = ?2")?
-            .query_row(params![id.level, codec::sql_index(id.index)], |r| r.get(0))
-            .optional()?;
+        let bytes: Option<Vec<u8>> = if id.level == 0 {
+            self.conn
+                .prepare_cached("SELECT leaf FROM ledger WHERE idx = ?1")?
+                .query_row([codec::sql_index(id.index)], |r| r.get(0))
+                .optional()?
+        } else {
+            self.conn
+                .prepare_cached("SELECT hash FROM tree_node WHERE level = ?1 AND idx = ?2")?
+                .query_row(params![id.level, codec::sql_index(id.index)], |r| r.get(0))
+                .optional()?
+        };
         match bytes {
             Some(b) => codec::hash("tree node", &b),
             None => Err(DbError::corrupt(
@@ -123,6 +130,7 @@ pub(crate) fn latest_checkpoint(conn: &Connection) -> DbResult<Option<SignedChec
 pub(crate) struct Writer {
     conn: Connection,
     cache: ViewCache,
+    positions: Positions,
     frontier: Frontier,
     latest: SignedCheckpoint,
     shared: Arc<Shared>,
@@ -175,6 +183,7 @@ impl Writer {
         Ok(Writer {
             conn,
             cache: ViewCache::new(),
+            positions: Positions::default(),
             frontier,
             latest,
             shared,
@@ -206,6 +215,7 @@ impl Writer {
                     tracing::debug!(%rollback, "nothing to roll back");
                 }
                 self.cache.clear();
+                self.positions.discard();
                 self.frontier = before;
                 tracing::error!(error = %e, "group commit failed");
                 for job in group {
@@ -278,6 +288,7 @@ impl Writer {
         let sequencer = Sequencer {
             conn: &self.conn,
             cache: &self.cache,
+            positions: &self.positions,
             secret: &self.shared.secret,
             projector: &self.shared.projector,
         };
@@ -304,7 +315,10 @@ impl Writer {
                 .conn
                 .prepare_cached("INSERT INTO tree_node (level, idx, hash) VALUES (?1, ?2, ?3)")?;
             for (id, hash) in self.frontier.push(sequenced.leaf) {
-                insert.execute(params![id.level, codec::sql_index(id.index), &hash.0[..]])?;
+                // The leaf itself is the ledger row's `leaf`.
+                if id.level > 0 {
+                    insert.execute(params![id.level, codec::sql_index(id.index), &hash.0[..]])?;
+                }
                 if keep {
                     nodes.push((id, hash));
                 }
@@ -317,9 +331,11 @@ impl Writer {
             self.conn
                 .execute_batch("ROLLBACK TO request; RELEASE request")?;
             self.cache.clear();
+            self.positions.discard();
             self.frontier = before;
             return Ok(Err(error));
         }
+        self.positions.flush(&self.conn)?;
         self.conn.execute_batch("RELEASE request")?;
         if let Some(fresh) = fresh {
             fresh.extend(nodes);

@@ -94,13 +94,20 @@ async fn a_changed_projection_cell_is_named() {
     let raw = Connection::open(&path).unwrap();
     let changed = raw
         .execute(
-            "UPDATE position SET mass = mass + 1000 WHERE lot = ?1 AND holder = ?2",
+            "UPDATE position SET mass = mass + 1000 WHERE lot = (SELECT id FROM lot WHERE code = ?1) AND holder = ?2",
             [l.ore.as_str(), p.miner.as_str()],
         )
         .unwrap();
     assert_eq!(changed, 1);
     let report = store.audit(None).await.unwrap();
-    let key = format!("lot={}, holder={}, owner={}", l.ore, p.miner, p.miner);
+    let ore: i64 = raw
+        .query_row(
+            "SELECT id FROM lot WHERE code = ?1",
+            [l.ore.as_str()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let key = format!("lot={ore}, holder={}, owner={}", p.miner, p.miner);
     assert!(
         names(&report.problems, "position", &key, Some("mass")),
         "{:#?}",

@@ -183,8 +183,8 @@ proptest! {
             world.apply(op);
         }
         let raw = Connection::open(&path).unwrap();
-        let positions = grouped(&raw, "SELECT lot, holder, owner, mass, reo FROM position ORDER BY 1, 2, 3");
-        let movements = grouped(&raw, "SELECT lot, holder, owner, SUM(mass), SUM(reo) FROM movement GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
+        let positions = grouped(&raw, "SELECT l.code, holder, owner, mass, p.reo FROM position p JOIN lot l ON l.id = p.lot ORDER BY 1, 2, 3");
+        let movements = grouped(&raw, "SELECT l.code, holder, owner, SUM(mass), SUM(m.reo) FROM movement m JOIN lot l ON l.id = m.lot GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
         prop_assert_eq!(positions, movements);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let report = runtime.block_on(world.store.audit(None)).unwrap();

@@ -103,9 +103,8 @@ fn the_ledger_refuses_update_and_delete() {
     for sql in [
         "UPDATE ledger SET kind = 'flow.ship' WHERE idx = 0",
         "DELETE FROM ledger WHERE idx = 0",
-        "UPDATE ledger_opening SET value = x'00' WHERE idx = 0",
-        "DELETE FROM ledger_opening",
-        "UPDATE tree_node SET hash = x'00' WHERE level = 0",
+        "UPDATE ledger SET record = x'00' WHERE idx = 0",
+        "UPDATE tree_node SET hash = x'00' WHERE level = 1",
         "DELETE FROM tree_node",
         "UPDATE checkpoint SET note = x'00'",
         "DELETE FROM checkpoint",

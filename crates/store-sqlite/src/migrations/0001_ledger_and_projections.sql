@@ -7,31 +7,37 @@
 --
 -- Secondary indexes are few on purpose: every one costs a B-tree insert per
 -- appended record. Most tables are keyed by ledger index and so grow at their
--- right edge; lookups by lot go through entry_lot.
+-- right edge; lookups by lot go through entry_lot. Lots are named in the
+-- projections by an integer assigned in creation order (lot.id), not by
+-- their code: a lot is busiest soon after it is made, so the rows keyed by
+-- lot land near the right edge of their B-trees instead of at random places
+-- in a tree of 40-byte text keys, and each row is smaller.
 
+-- One row per entry: the entry's canonical bytes and RFC 9162 leaf hash, and
+-- beside them the one confidential value the entry commits to — the record's
+-- canonical JSON — with its salt (DESIGN.md §3; the commitment's field name
+-- is `record`). The record is opened on the entry's own row so that
+-- appending an entry is one B-tree insert, not two. `record_time`, `kind`
+-- and `enterprise` repeat what the entry's public part says, for the filters
+-- and the enterprise index; the audit checks that they agree.
 CREATE TABLE ledger (
     idx         INTEGER PRIMARY KEY,
     record_time TEXT    NOT NULL,
     kind        TEXT    NOT NULL,
     enterprise  TEXT    NOT NULL,
     entry       BLOB    NOT NULL,
-    leaf        BLOB    NOT NULL
+    leaf        BLOB    NOT NULL,
+    salt        BLOB    NOT NULL,
+    record      BLOB    NOT NULL
 );
 -- An enterprise's own entries, in ledger order (enterprise scope, entry filter).
 CREATE INDEX ledger_enterprise ON ledger (enterprise, idx);
 
--- The confidential values a leaf commits to, with their salts (DESIGN.md §3).
-CREATE TABLE ledger_opening (
-    idx   INTEGER NOT NULL REFERENCES ledger (idx),
-    field TEXT    NOT NULL,
-    salt  BLOB    NOT NULL,
-    value BLOB    NOT NULL,
-    PRIMARY KEY (idx, field)
-) WITHOUT ROWID;
-
--- Complete subtrees of the RFC 9162 tree, as retrace_ledger::tree::Frontier::push returns them.
+-- Complete subtrees of the RFC 9162 tree above the leaves, as
+-- retrace_ledger::tree::Frontier::push returns them. The leaves (level 0)
+-- are ledger.leaf: storing them again would double the tree's rows.
 CREATE TABLE tree_node (
-    level INTEGER NOT NULL,
+    level INTEGER NOT NULL CHECK (level >= 1),
     idx   INTEGER NOT NULL,
     hash  BLOB    NOT NULL,
     PRIMARY KEY (level, idx)
@@ -47,10 +53,6 @@ CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
 BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: ledger rows are never updated'); END;
 CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
 BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: ledger rows are never deleted'); END;
-CREATE TRIGGER ledger_opening_no_update BEFORE UPDATE ON ledger_opening
-BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: openings are never updated'); END;
-CREATE TRIGGER ledger_opening_no_delete BEFORE DELETE ON ledger_opening
-BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: openings are never deleted'); END;
 CREATE TRIGGER tree_node_no_update BEFORE UPDATE ON tree_node
 BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: tree nodes are never updated'); END;
 CREATE TRIGGER tree_node_no_delete BEFORE DELETE ON tree_node
@@ -92,9 +94,12 @@ CREATE TABLE enterprise_place (
     PRIMARY KEY (uscc, region)
 ) WITHOUT ROWID;
 
--- Lots and what happened to them.
+-- Lots and what happened to them. `id` is assigned in creation order (the
+-- next rowid), so the live store and the audit's replay give every lot the
+-- same one; every other table names a lot by it.
 CREATE TABLE lot (
-    lot           TEXT    PRIMARY KEY,
+    id            INTEGER PRIMARY KEY,
+    code          TEXT    NOT NULL UNIQUE,
     product       TEXT    NOT NULL,
     measurement   TEXT    NOT NULL,
     distribution  TEXT,
@@ -105,12 +110,12 @@ CREATE TABLE lot (
     created_at_ms INTEGER NOT NULL,
     reo           INTEGER NOT NULL,
     elements      TEXT
-) WITHOUT ROWID;
+);
 
 -- Every lot an entry names or moves: the one index by lot, through which
 -- stock history, lineage, pools and custody of a lot are found.
 CREATE TABLE entry_lot (
-    lot TEXT    NOT NULL,
+    lot INTEGER NOT NULL,
     idx INTEGER NOT NULL,
     PRIMARY KEY (lot, idx)
 ) WITHOUT ROWID;
@@ -118,7 +123,7 @@ CREATE TABLE entry_lot (
 CREATE TABLE movement (
     entry    INTEGER NOT NULL,
     n        INTEGER NOT NULL,
-    lot      TEXT    NOT NULL,
+    lot      INTEGER NOT NULL,
     holder   TEXT    NOT NULL,
     owner    TEXT    NOT NULL,
     mass     INTEGER NOT NULL,
@@ -128,7 +133,7 @@ CREATE TABLE movement (
 ) WITHOUT ROWID;
 
 CREATE TABLE position (
-    lot    TEXT    NOT NULL,
+    lot    INTEGER NOT NULL,
     holder TEXT    NOT NULL,
     owner  TEXT    NOT NULL,
     mass   INTEGER NOT NULL,
@@ -137,13 +142,17 @@ CREATE TABLE position (
 ) WITHOUT ROWID;
 -- Stock of one enterprise (enterprise, group and regional scopes; holder filter).
 CREATE INDEX position_holder ON position (holder);
-CREATE INDEX position_owner ON position (owner);
+-- Stock an enterprise owns at another's (tolling, title passed in a
+-- warehouse): the owner side of the enterprise scope. Positions held by
+-- their owner, nearly all of them, are found through position_holder, so
+-- this index leaves them out and costs nothing when they are written.
+CREATE INDEX position_owner ON position (owner) WHERE owner <> holder;
 
 CREATE TABLE lineage_edge (
     entry    INTEGER NOT NULL,
     n        INTEGER NOT NULL,
-    from_lot TEXT    NOT NULL,
-    to_lot   TEXT    NOT NULL,
+    from_lot INTEGER NOT NULL,
+    to_lot   INTEGER NOT NULL,
     mass     INTEGER NOT NULL,
     reo      INTEGER NOT NULL,
     PRIMARY KEY (entry, n)
@@ -155,7 +164,7 @@ CREATE TABLE pool_member (
     facility TEXT    NOT NULL,
     month    TEXT    NOT NULL,
     process  TEXT    NOT NULL,
-    lot      TEXT    NOT NULL,
+    lot      INTEGER NOT NULL,
     role     TEXT    NOT NULL,
     mass     INTEGER NOT NULL,
     reo      INTEGER NOT NULL,
@@ -188,15 +197,19 @@ CREATE TABLE shipment (
     PRIMARY KEY (sender, number)
 ) WITHOUT ROWID;
 
+-- A rule broken record by record at one facility is one flag per enterprise,
+-- facility and month; `occurrences` counts the records behind it beyond
+-- those `entries` lists.
 CREATE TABLE flag (
-    key        TEXT PRIMARY KEY,
-    rule       TEXT NOT NULL,
-    enterprise TEXT NOT NULL,
-    facility   TEXT,
-    lot        TEXT,
-    month      TEXT NOT NULL,
-    entries    TEXT NOT NULL,
-    detail     TEXT NOT NULL
+    key         TEXT    PRIMARY KEY,
+    rule        TEXT    NOT NULL,
+    enterprise  TEXT    NOT NULL,
+    facility    TEXT,
+    lot         TEXT,
+    month       TEXT    NOT NULL,
+    entries     TEXT    NOT NULL,
+    detail      TEXT    NOT NULL,
+    occurrences INTEGER NOT NULL
 ) WITHOUT ROWID;
 
 -- Entries declared wrong, with the correction that did it; entries not listed stand.
