@@ -155,7 +155,10 @@ pub(crate) fn build_entry(
 /// upsert. Whoever rolls back the records discards them
 /// ([`Positions::discard`]).
 #[derive(Debug, Default)]
-pub(crate) struct Positions(RefCell<BTreeMap<(i64, Uscc, Uscc), (i64, i64)>>);
+pub(crate) struct Positions(RefCell<BTreeMap<PositionKey, (i64, i64)>>);
+
+/// A position's key: lot id, holder, owner; its value is (mass, REO) in grams.
+type PositionKey = (i64, Uscc, Uscc);
 
 impl Positions {
     fn add(&self, lot: i64, m: &Movement) {
