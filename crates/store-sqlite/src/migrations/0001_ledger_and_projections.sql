@@ -32,6 +32,10 @@ CREATE TABLE ledger (
 );
 -- An enterprise's own entries, in ledger order (enterprise scope, entry filter).
 CREATE INDEX ledger_enterprise ON ledger (enterprise, idx);
+-- The leaves alone, in ledger order: the audit recomputes the root from one
+-- narrow scan of this covering index instead of reading every wide ledger row.
+-- It grows at its right edge, so an append costs one sequential index write.
+CREATE INDEX ledger_leaf ON ledger (idx, leaf);
 
 -- Complete subtrees of the RFC 9162 tree above the leaves, as
 -- retrace_ledger::tree::Frontier::push returns them. The leaves (level 0)
