@@ -969,6 +969,17 @@ impl<V: StateView> Context<'_, V> {
         Ok(())
     }
 
+    /// The entries of the flag under `key` with this record added: a facility's
+    /// month stays one flag while transformations keep it out of band, and it
+    /// lists them (the first [`MAX_FLAG_ENTRIES`]).
+    fn entries_with_this(&self, key: &str) -> Result<Vec<u64>, ProjectError<V::Error>> {
+        let mut entries = self.pending_flag(key)?.map_or_else(Vec::new, |f| f.entries);
+        if entries.len() < MAX_FLAG_ENTRIES && !entries.contains(&self.index) {
+            entries.push(self.index);
+        }
+        Ok(entries)
+    }
+
     /// The flag under `key` as this record's effects so far leave it.
     fn pending_flag(&self, key: &str) -> Result<Option<Flag>, ProjectError<V::Error>> {
         for change in self.effects.flags.iter().rev() {
@@ -1340,12 +1351,13 @@ impl<V: StateView> Context<'_, V> {
         if totals.transforms > 0
             && (recovery < i64::from(band.min_ppm) || recovery > i64::from(band.max_ppm))
         {
+            let entries = self.entries_with_this(&recovery_key)?;
             self.raise(
                 Rule::RecoveryOutOfBand,
                 recovery_key,
                 f,
                 None,
-                vec![self.index],
+                entries,
                 format!(
                     "{} recovery at {} in {} is {} (band {}–{})",
                     serde_token(&key.process),
@@ -1385,12 +1397,13 @@ impl<V: StateView> Context<'_, V> {
                 })
                 .collect();
             if !excess.is_empty() {
+                let entries = self.entries_with_this(&balance_key)?;
                 self.raise(
                     Rule::ElementImbalance,
                     balance_key,
                     f,
                     None,
-                    vec![self.index],
+                    entries,
                     format!(
                         "more leaves {} in {} than entered (t REO): {}",
                         key.facility,

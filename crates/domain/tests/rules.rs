@@ -12,6 +12,8 @@ use time::macros::datetime;
 const NOW: time::OffsetDateTime = datetime!(2026-01-15 12:00 +08:00);
 
 struct World {
+    /// Separations run so far per month, so that each gets lots of its own.
+    runs: std::collections::HashMap<String, u32>,
     state: MemoryState,
     projector: Projector,
     miner: Uscc,
@@ -33,6 +35,7 @@ impl World {
         let exporter = Uscc::synthesize("150200", 4);
         let recycler = Uscc::synthesize("360700", 5);
         let mut w = World {
+            runs: std::collections::HashMap::new(),
             state: MemoryState::new(),
             projector: Projector::default(),
             miner,
@@ -314,20 +317,25 @@ fn extraction_after_the_designation_expired_is_one_flag_per_mine_and_month() {
 
 /// Ore of 50 t REO (Ce 25, La 12.5, Nd 8.5, Pr 2.5, Sm 0.75, Gd 0.5, Y 0.25)
 /// separated in one month; `extra` outputs are added to a clean 96.9 % split.
-fn separate(w: &mut World, month: &str, scale_ce: &str, extra: Option<(&str, &str)>) {
+fn separate(w: &mut World, month_of_year: &str, scale_ce: &str, extra: Option<(&str, &str)>) {
     let (miner, sep) = (w.miner.clone(), w.separator.clone());
-    let ore = w.extract(
-        &format!("{month}-A"),
-        &format!("2025-{month}-01T09:00:00+08:00"),
-        100,
-    );
+    let run = w.runs.entry(month_of_year.to_owned()).or_insert(0);
+    *run += 1;
+    // The first run of a month names its lots after the month alone.
+    let month = if *run == 1 {
+        month_of_year.to_owned()
+    } else {
+        format!("{month_of_year}.{run}")
+    };
+    let day = |d: &str| format!("2025-{month_of_year}-{d}");
+    let ore = w.extract(&format!("{month}-A"), &day("01T09:00:00+08:00"), 100);
     w.ship(
         &miner,
         &sep,
         &ore,
         "100 t",
         &format!("WB-{month}"),
-        &format!("2025-{month}-02T09:00:00+08:00"),
+        &day("02T09:00:00+08:00"),
     );
     w.receive(
         &sep,
@@ -335,7 +343,7 @@ fn separate(w: &mut World, month: &str, scale_ce: &str, extra: Option<(&str, &st
         &ore,
         "100 t",
         &format!("WB-{month}"),
-        &format!("2025-{month}-03T09:00:00+08:00"),
+        &day("03T09:00:00+08:00"),
     );
     let out = |w: &World, n: &str, product: &str, mass: &str, element: &str| {
         json!({"lot": w.lot(&sep, &format!("{n}-{month}")), "product": product,
@@ -351,7 +359,7 @@ fn separate(w: &mut World, month: &str, scale_ce: &str, extra: Option<(&str, &st
     if let Some((mass, element)) = extra {
         outputs.push(out(w, "X", "OXI-DY", mass, element));
     }
-    w.ok(json!({"kind": "transform", "event_time": format!("2025-{month}-05T09:00:00+08:00"), "enterprise": sep, "facility": "PLANT-S",
+    w.ok(json!({"kind": "transform", "event_time": day("05T09:00:00+08:00"), "enterprise": sep, "facility": "PLANT-S",
         "process": "separation", "inputs": [{"lot": ore, "mass": "100 t", "feed_origin": "domestic_ore"}], "outputs": outputs}));
 }
 
@@ -377,6 +385,18 @@ fn recovery_outside_its_band_is_flagged_per_facility_and_month() {
         w.flags(Rule::RecoveryOutOfBand).len(),
         2,
         "87.7 % in June is below the band"
+    );
+    separate(&mut w, "06", "20 t", None);
+    let june = w
+        .state
+        .flags()
+        .values()
+        .find(|f| f.rule == Rule::RecoveryOutOfBand && f.month == "2025-06")
+        .expect("June is flagged");
+    assert_eq!(
+        june.entries.len(),
+        2,
+        "both of June's separations stand behind the flag"
     );
 }
 
