@@ -13,7 +13,6 @@
 //! between the live projections and their rebuild.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use retrace_domain::enterprise::{Designation, Enterprise};
 use retrace_domain::facility::{Facility, FacilityId};
@@ -26,6 +25,13 @@ use retrace_domain::uscc::Uscc;
 /// keys count: overwriting what is remembered (every write of a hot lot,
 /// shipment or flag) does not bring the next clearing nearer.
 const MAX_ITEMS: usize = 400_000;
+
+/// The cache's maps hash with foldhash rather than SipHash: every record
+/// looks up and updates a dozen entries keyed by lot codes and USCCs, and
+/// SipHash was a noticeable part of the writer's time. Its per-process random
+/// seed keeps crafted lot codes from choosing collisions.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 #[derive(Debug, Default)]
 struct Maps {
@@ -40,7 +46,7 @@ struct Maps {
     /// `complete` every holder is here, so a missing holder has no movement.
     histories: HashMap<LotId, HashMap<Uscc, Vec<Movement>>>,
     /// Lots created while the cache remembered: all their history is in `histories`.
-    complete: std::collections::HashSet<LotId>,
+    complete: HashSet<LotId>,
     shipments: HashMap<Uscc, HashMap<String, Option<Shipment>>>,
     /// `None`: no flag is raised under the key.
     flags: HashMap<String, Option<Flag>>,
@@ -176,7 +182,8 @@ impl ViewCache {
         let complete = maps.complete.contains(&movement.lot);
         let Some(holders) = maps.histories.get_mut(&movement.lot) else {
             if complete {
-                let holders = HashMap::from([(movement.holder.clone(), vec![movement.clone()])]);
+                let mut holders = HashMap::default();
+                holders.insert(movement.holder.clone(), vec![movement.clone()]);
                 maps.histories.insert(movement.lot.clone(), holders);
             }
             return;
