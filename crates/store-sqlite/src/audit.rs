@@ -9,7 +9,7 @@
 //!    says.
 //! 2. The stored leaves (`ledger.leaf`) stream through a [`Frontier`], which
 //!    recomputes every complete subtree and the root at every checkpoint
-//!    size; each stored `tree_node` is compared on the way.
+//!    size; each stored `tree_node` (level 4 and up) is compared on the way.
 //! 3. Every stored checkpoint — and one held outside the store — must carry
 //!    the log key's signature (C2SP signed-note, Ed25519 `verify_strict`) and
 //!    the recomputed root at its size.
@@ -34,7 +34,7 @@ use crate::schema;
 use crate::sequence::{
     Positions, RECORD_FIELD, SequenceError, Sequencer, public_json, record_json,
 };
-use crate::writer::Shared;
+use crate::writer::{LOWEST_STORED_LEVEL, Shared};
 
 /// Positions the replay sums in memory before writing them to the scratch
 /// database: bounds the audit's memory however long the ledger.
@@ -154,7 +154,10 @@ pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeRepo
                 format!("leaf missing: the next stored leaf is {idx}"),
             ));
         }
-        for (id, hash) in frontier.push(leaf).into_iter().skip(1) {
+        // The leaf is the one just read; the levels below the lowest stored
+        // one are recomputed whenever they are needed, so not compared.
+        let completed = frontier.push(leaf).into_iter().skip(1);
+        for (id, hash) in completed.filter(|(id, _)| id.level >= LOWEST_STORED_LEVEL) {
             let level = usize::from(id.level);
             let cursor = &mut upper[level - 1];
             let key = format!("level={}, idx={}", id.level, id.index);

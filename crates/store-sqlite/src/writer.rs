@@ -22,7 +22,7 @@ use retrace_ledger::checkpoint::{Checkpoint, LogKey, SignedCheckpoint};
 use retrace_ledger::hash::Hash;
 use retrace_ledger::proof::inclusion_proof;
 use retrace_ledger::receipt::Receipt;
-use retrace_ledger::tree::{Frontier, NodeId, NodeReader};
+use retrace_ledger::tree::{Frontier, NodeId, NodeReader, root_of};
 use retrace_store::{Appended, Scope, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
@@ -72,9 +72,18 @@ pub(crate) enum Job {
     },
 }
 
-/// Reads stored complete subtrees through a connection, preferring the nodes
-/// of the commit in progress, which are still in memory. The leaves are the
-/// ledger's `leaf` column; `tree_node` holds the levels above them.
+/// The lowest level of the tree that `tree_node` stores. The leaves are the
+/// ledger's `leaf` column, and a node between them and this level (at most
+/// eight leaves) is recomputed from its leaves when a proof needs it: a proof
+/// needs one node per level, so that is at most fourteen leaves read in
+/// three range scans. Storing every level would cost one `tree_node` insert
+/// per entry (n/2 + n/4 + … rows); from level 4 up it costs one per sixteen.
+pub(crate) const LOWEST_STORED_LEVEL: u8 = 4;
+
+/// Reads complete subtrees through a connection, preferring the nodes of the
+/// commit in progress, which are still in memory: leaves from `ledger.leaf`,
+/// nodes from level [`LOWEST_STORED_LEVEL`] up from `tree_node`, and the
+/// levels between recomputed from their leaves (RFC 9162 §2.1.1).
 pub(crate) struct Nodes<'a> {
     pub conn: &'a Connection,
     pub fresh: Option<&'a HashMap<NodeId, Hash>>,
@@ -87,24 +96,37 @@ impl NodeReader for Nodes<'_> {
         if let Some(h) = self.fresh.and_then(|f| f.get(&id)) {
             return Ok(*h);
         }
-        let bytes: Option<Vec<u8>> = if id.level == 0 {
-            self.conn
-                .prepare_cached("SELECT leaf FROM ledger WHERE idx = ?1")?
-                .query_row([codec::sql_index(id.index)], |r| r.get(0))
-                .optional()?
-        } else {
-            self.conn
-                .prepare_cached("SELECT hash FROM tree_node WHERE level = ?1 AND idx = ?2")?
-                .query_row(params![id.level, codec::sql_index(id.index)], |r| r.get(0))
-                .optional()?
-        };
-        match bytes {
-            Some(b) => codec::hash("tree node", &b),
-            None => Err(DbError::corrupt(
+        let missing = || {
+            DbError::corrupt(
                 "tree",
                 format!("node (level {}, index {}) is missing", id.level, id.index),
-            )),
+            )
+        };
+        if id.level >= LOWEST_STORED_LEVEL {
+            let bytes: Option<Vec<u8>> = self
+                .conn
+                .prepare_cached("SELECT hash FROM tree_node WHERE level = ?1 AND idx = ?2")?
+                .query_row(params![id.level, codec::sql_index(id.index)], |r| r.get(0))
+                .optional()?;
+            return codec::hash("tree node", &bytes.ok_or_else(missing)?);
         }
+        let width = 1u64 << id.level;
+        let first = id.index * width;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT leaf FROM ledger WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")?;
+        let mut rows = st.query([codec::sql_index(first), codec::sql_index(first + width)])?;
+        let mut leaves = Vec::with_capacity(1 << LOWEST_STORED_LEVEL);
+        while let Some(row) = rows.next()? {
+            leaves.push(codec::hash(
+                "leaf",
+                row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?,
+            )?);
+        }
+        if leaves.len() as u64 != width {
+            return Err(missing());
+        }
+        Ok(root_of(&leaves))
     }
 }
 
@@ -315,8 +337,8 @@ impl Writer {
                 .conn
                 .prepare_cached("INSERT INTO tree_node (level, idx, hash) VALUES (?1, ?2, ?3)")?;
             for (id, hash) in self.frontier.push(sequenced.leaf) {
-                // The leaf itself is the ledger row's `leaf`.
-                if id.level > 0 {
+                // The leaf is the ledger row's; low levels are recomputed (see Nodes).
+                if id.level >= LOWEST_STORED_LEVEL {
                     insert.execute(params![id.level, codec::sql_index(id.index), &hash.0[..]])?;
                 }
                 if keep {

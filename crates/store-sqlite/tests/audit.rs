@@ -216,7 +216,7 @@ async fn a_changed_tree_node_is_named() {
         .unwrap()
         .execute_batch(
             "DROP TRIGGER tree_node_no_update;
-             UPDATE tree_node SET hash = zeroblob(32) WHERE level = 2 AND idx = 3;",
+             UPDATE tree_node SET hash = zeroblob(32) WHERE level = 4 AND idx = 1;",
         )
         .unwrap();
     let report = store.audit(None).await.unwrap();
@@ -224,7 +224,7 @@ async fn a_changed_tree_node_is_named() {
         names(
             &report.problems,
             "tree_node",
-            "level=2, idx=3",
+            "level=4, idx=1",
             Some("hash")
         ),
         "{:#?}",

@@ -99,12 +99,18 @@ fn the_ledger_refuses_update_and_delete() {
     let path = dir.path().join("guard.db");
     let (store, _) = common::open(&path);
     store.load(common::register()).unwrap();
+    // Sixteen more entries, so that the tree has a stored node (level 4).
+    let exporter = parties().exporter;
+    let openings = (0..16)
+        .map(|n| common::opening(common::may(n), &exporter, &format!("G{n}"), 1_000))
+        .collect();
+    store.load(openings).unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
     for sql in [
         "UPDATE ledger SET kind = 'flow.ship' WHERE idx = 0",
         "DELETE FROM ledger WHERE idx = 0",
         "UPDATE ledger SET record = x'00' WHERE idx = 0",
-        "UPDATE tree_node SET hash = x'00' WHERE level = 1",
+        "UPDATE tree_node SET hash = x'00' WHERE level = 4",
         "DELETE FROM tree_node",
         "UPDATE checkpoint SET note = x'00'",
         "DELETE FROM checkpoint",

@@ -37,11 +37,13 @@ CREATE INDEX ledger_enterprise ON ledger (enterprise, idx);
 -- It grows at its right edge, so an append costs one sequential index write.
 CREATE INDEX ledger_leaf ON ledger (idx, leaf);
 
--- Complete subtrees of the RFC 9162 tree above the leaves, as
+-- Complete subtrees of the RFC 9162 tree from level 4 (16 leaves) up, as
 -- retrace_ledger::tree::Frontier::push returns them. The leaves (level 0)
--- are ledger.leaf: storing them again would double the tree's rows.
+-- are ledger.leaf, and the levels between are recomputed from at most eight
+-- leaves when a proof needs them: storing every level would cost a row per
+-- entry, these cost one per sixteen.
 CREATE TABLE tree_node (
-    level INTEGER NOT NULL CHECK (level >= 1),
+    level INTEGER NOT NULL CHECK (level >= 4),
     idx   INTEGER NOT NULL,
     hash  BLOB    NOT NULL,
     PRIMARY KEY (level, idx)
