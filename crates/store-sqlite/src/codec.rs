@@ -6,8 +6,10 @@
 
 use retrace_domain::facility::FacilityId;
 use retrace_domain::lot::LotId;
-use retrace_domain::project::{Flag, LotState, Movement, PoolMember, ProcessMonth, Shipment};
-use retrace_domain::quantity::Mass;
+use retrace_domain::project::{
+    Flag, LotState, Movement, PoolMember, ProcessMonth, ReceiveSide, ShipSide, Shipment,
+};
+use retrace_domain::quantity::{Mass, Share};
 use retrace_domain::uscc::Uscc;
 use retrace_ledger::hash::Hash;
 use rusqlite::Row;
@@ -220,20 +222,46 @@ pub(crate) fn flag(row: &Row<'_>) -> DbResult<Flag> {
     })
 }
 
+/// The columns of `shipment s` with the codes of its lots (`lot sl`, `lot
+/// rl`), in the order [`shipment`] reads them.
+pub(crate) const SHIPMENT_COLUMNS: &str = "s.ship_entry, sl.code, s.ship_receiver, s.ship_mass, s.ship_ms, \
+     s.receive_entry, rl.code, s.receive_receiver, s.receive_mass, s.receive_grade, s.receive_ms";
+
 pub(crate) fn shipment(sender: &Uscc, number: &str, row: &Row<'_>) -> DbResult<Shipment> {
-    let ship: Option<String> = row.get(0)?;
-    let receive: Option<String> = row.get(1)?;
+    let ship = match row.get::<_, Option<i64>>(0)? {
+        None => None,
+        Some(entry) => Some(ShipSide {
+            entry: index("ship entry", entry)?,
+            lot: lot_id(&row.get::<_, String>(1)?)?,
+            receiver: uscc(&row.get::<_, String>(2)?)?,
+            mass: mass("ship mass", row.get(3)?)?,
+            event_ms: row.get(4)?,
+        }),
+    };
+    let receive = match row.get::<_, Option<i64>>(5)? {
+        None => None,
+        Some(entry) => Some(ReceiveSide {
+            entry: index("receive entry", entry)?,
+            lot: lot_id(&row.get::<_, String>(6)?)?,
+            receiver: uscc(&row.get::<_, String>(7)?)?,
+            mass: mass("receive mass", row.get(8)?)?,
+            grade: row
+                .get::<_, Option<i64>>(9)?
+                .map(|ppm| {
+                    u32::try_from(ppm)
+                        .ok()
+                        .and_then(Share::from_ppm)
+                        .ok_or_else(|| DbError::corrupt("receive grade", format!("{ppm} ppm")))
+                })
+                .transpose()?,
+            event_ms: row.get(10)?,
+        }),
+    };
     Ok(Shipment {
         sender: sender.clone(),
         number: number.to_owned(),
-        ship: ship
-            .as_deref()
-            .map(|s| from_json("ship side", s))
-            .transpose()?,
-        receive: receive
-            .as_deref()
-            .map(|r| from_json("receive side", r))
-            .transpose()?,
+        ship,
+        receive,
     })
 }
 

@@ -373,15 +373,34 @@ fn apply(
     }
     for s in &effects.shipments {
         cache.put_shipment(&s.sender, &s.number, Some(s));
+        let ship = s.ship.as_ref();
+        let receive = s.receive.as_ref();
+        let ship_lot = ship.map(|x| key_of(&view, &x.lot)).transpose()?;
+        let receive_lot = receive.map(|x| key_of(&view, &x.lot)).transpose()?;
         conn.prepare_cached(
-            "INSERT INTO shipment (sender, number, ship, receive) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (sender, number) DO UPDATE SET ship = excluded.ship, receive = excluded.receive",
+            "INSERT INTO shipment (sender, number, ship_entry, ship_lot, ship_receiver, ship_mass, ship_ms, \
+             receive_entry, receive_lot, receive_receiver, receive_mass, receive_grade, receive_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+             ON CONFLICT (sender, number) DO UPDATE SET ship_entry = excluded.ship_entry, ship_lot = excluded.ship_lot, \
+             ship_receiver = excluded.ship_receiver, ship_mass = excluded.ship_mass, ship_ms = excluded.ship_ms, \
+             receive_entry = excluded.receive_entry, receive_lot = excluded.receive_lot, \
+             receive_receiver = excluded.receive_receiver, receive_mass = excluded.receive_mass, \
+             receive_grade = excluded.receive_grade, receive_ms = excluded.receive_ms",
         )?
         .execute(params![
             s.sender.as_str(),
             s.number,
-            s.ship.as_ref().map(codec::json).transpose()?,
-            s.receive.as_ref().map(codec::json).transpose()?
+            ship.map(|x| codec::sql_index(x.entry)),
+            ship_lot,
+            ship.map(|x| x.receiver.as_str()),
+            ship.map(|x| codec::grams(x.mass)),
+            ship.map(|x| x.event_ms),
+            receive.map(|x| codec::sql_index(x.entry)),
+            receive_lot,
+            receive.map(|x| x.receiver.as_str()),
+            receive.map(|x| codec::grams(x.mass)),
+            receive.and_then(|x| x.grade).map(|g| i64::from(g.ppm())),
+            receive.map(|x| x.event_ms)
         ])?;
     }
     if let Some(corrected) = effects.corrects {

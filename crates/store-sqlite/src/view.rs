@@ -17,7 +17,9 @@ use retrace_domain::uscc::Uscc;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::cache::ViewCache;
-use crate::codec::{self, LOT_COLUMNS, MEMBER_COLUMNS, MOVEMENT_COLUMNS, PROCESS_MONTH_COLUMNS};
+use crate::codec::{
+    self, LOT_COLUMNS, MEMBER_COLUMNS, MOVEMENT_COLUMNS, PROCESS_MONTH_COLUMNS, SHIPMENT_COLUMNS,
+};
 use crate::error::{DbError, DbResult};
 
 /// [`StateView`] over one connection's tables.
@@ -167,9 +169,11 @@ impl StateView for TableView<'_> {
         if let Some(hit) = self.cache.shipment(sender, number) {
             return Ok(hit);
         }
-        let mut st = self.conn.prepare_cached(
-            "SELECT ship, receive FROM shipment WHERE sender = ?1 AND number = ?2",
-        )?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {SHIPMENT_COLUMNS} FROM shipment s \
+             LEFT JOIN lot sl ON sl.id = s.ship_lot LEFT JOIN lot rl ON rl.id = s.receive_lot \
+             WHERE s.sender = ?1 AND s.number = ?2"
+        ))?;
         let mut rows = st.query([sender.as_str(), number])?;
         rows.next()?
             .map(|r| codec::shipment(sender, number, r))

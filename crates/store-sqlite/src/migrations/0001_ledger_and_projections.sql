@@ -195,11 +195,24 @@ CREATE TABLE process_month (
     PRIMARY KEY (facility, process, month)
 ) WITHOUT ROWID;
 
+-- Both sides of a shipment, matched by the sender's number; a side's
+-- columns are NULL until it is recorded (its entry says whether it is).
+-- Masses in grams, the grade in ppm, lots by lot.id: plain columns rather
+-- than a JSON object per side, a third of the bytes and nothing to parse.
 CREATE TABLE shipment (
-    sender  TEXT NOT NULL,
-    number  TEXT NOT NULL,
-    ship    TEXT,
-    receive TEXT,
+    sender           TEXT    NOT NULL,
+    number           TEXT    NOT NULL,
+    ship_entry       INTEGER,
+    ship_lot         INTEGER,
+    ship_receiver    TEXT,
+    ship_mass        INTEGER,
+    ship_ms          INTEGER,
+    receive_entry    INTEGER,
+    receive_lot      INTEGER,
+    receive_receiver TEXT,
+    receive_mass     INTEGER,
+    receive_grade    INTEGER,
+    receive_ms       INTEGER,
     PRIMARY KEY (sender, number)
 ) WITHOUT ROWID;
 
