@@ -235,16 +235,26 @@ impl ViewCache {
 
     /// Remembers every raised flag, or — given `None`, when there are too
     /// many — that they are not all held, until the cache starts over.
+    ///
+    /// The flags go in under one borrow, not through [`ViewCache::counted`],
+    /// which could start over halfway and leave the set marked whole with
+    /// flags missing; the next counted insert starts over if they made the
+    /// cache too big, forgetting the mark with them.
     pub(crate) fn put_all_flags(&self, flags: Option<Vec<Flag>>) {
+        if !self.on {
+            return;
+        }
+        let mut maps = self.maps.borrow_mut();
         let Some(flags) = flags else {
-            self.maps.borrow_mut().all_flags = Some(false);
+            maps.all_flags = Some(false);
             return;
         };
         for flag in flags {
-            let key = flag.key.clone();
-            self.counted(|m| m.flags.insert(key, Some(flag)).is_none());
+            if maps.flags.insert(flag.key.clone(), Some(flag)).is_none() {
+                maps.items += 1;
+            }
         }
-        self.maps.borrow_mut().all_flags = Some(true);
+        maps.all_flags = Some(true);
     }
 
     pub(crate) fn put_flag(&self, key: &str, flag: Option<&Flag>) {
@@ -267,5 +277,64 @@ impl ViewCache {
                 .insert(key.clone(), totals.clone())
                 .is_none()
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use retrace_domain::rules::Rule;
+    use retrace_store::conformance::parties;
+
+    use super::*;
+
+    fn flag(key: &str) -> Flag {
+        Flag {
+            key: key.to_owned(),
+            rule: Rule::NegativeStock,
+            enterprise: parties().miner,
+            facility: None,
+            lot: None,
+            month: "2025-05".to_owned(),
+            entries: vec![1],
+            occurrences: 1,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_cache_holding_every_flag_answers_the_rest_as_none_until_it_starts_over() {
+        let cache = ViewCache::new();
+        assert!(cache.wants_all_flags());
+        cache.put_all_flags(Some(vec![flag("a")]));
+        assert!(!cache.wants_all_flags());
+        assert_eq!(cache.flag("a"), Some(Some(flag("a"))));
+        assert_eq!(cache.flag("b"), Some(None));
+        cache.put_flag("a", None);
+        assert_eq!(cache.flag("a"), Some(None));
+        cache.clear();
+        assert!(cache.wants_all_flags());
+        assert_eq!(
+            cache.flag("b"),
+            None,
+            "after starting over, absence is unknown"
+        );
+    }
+
+    #[test]
+    fn too_many_flags_are_remembered_key_by_key() {
+        let cache = ViewCache::new();
+        cache.put_all_flags(None);
+        assert!(!cache.wants_all_flags());
+        assert_eq!(cache.flag("b"), None);
+        cache.put_flag("b", None);
+        assert_eq!(cache.flag("b"), Some(None));
+    }
+
+    #[test]
+    fn a_cache_that_is_off_never_holds_every_flag() {
+        let cache = ViewCache::off();
+        assert!(!cache.wants_all_flags());
+        cache.put_all_flags(Some(vec![flag("a")]));
+        assert_eq!(cache.flag("b"), None);
     }
 }
