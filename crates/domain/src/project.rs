@@ -588,7 +588,7 @@ impl<V: StateView> Context<'_, V> {
                     .into());
                 };
                 let lot = self.new_lot(&f, &x.output, "output", FeedOrigin::DomesticOre)?;
-                let product = self.product(&lot, f.day, "output.product")?;
+                let product = catalogue_product(&lot.product, f.day, "output.product")?;
                 if product.kind != ProductKind::OreProduct {
                     refuse(
                         RefusalReason::OutOfRange,
@@ -607,10 +607,11 @@ impl<V: StateView> Context<'_, V> {
             }
             Flow::Import(i) => {
                 check_country(&i.origin_country, "origin_country")?;
-                let origin = match self.catalogue_product(&i.output, f.day)?.ore_type {
-                    Some(OreType::Monazite) => FeedOrigin::Monazite,
-                    _ => FeedOrigin::ImportedOre,
-                };
+                let origin =
+                    match catalogue_product(&i.output.product, f.day, "output.product")?.ore_type {
+                        Some(OreType::Monazite) => FeedOrigin::Monazite,
+                        _ => FeedOrigin::ImportedOre,
+                    };
                 let lot = self.new_lot(&f, &i.output, "output", origin)?;
                 self.check_scrap_fingerprint(&f, &lot);
                 self.add_stock(
@@ -764,43 +765,6 @@ impl<V: StateView> Context<'_, V> {
         Ok(())
     }
 
-    fn catalogue_product(
-        &self,
-        lot: &NewLot,
-        day: Date,
-    ) -> Result<&'static crate::product::Product, Refusal> {
-        match Catalogue::embedded().get(&lot.product, day) {
-            Some(p) => Ok(p),
-            None => refuse(
-                RefusalReason::Unknown,
-                "output.product",
-                format!(
-                    "product {} is not in the catalogue on {day}",
-                    lot.product.as_str()
-                ),
-            ),
-        }
-    }
-
-    fn product(
-        &self,
-        lot: &LotState,
-        day: Date,
-        field: &str,
-    ) -> Result<&'static crate::product::Product, Refusal> {
-        match Catalogue::embedded().get(&lot.product, day) {
-            Some(p) => Ok(p),
-            None => refuse(
-                RefusalReason::Unknown,
-                field,
-                format!(
-                    "product {} is not in the catalogue on {day}",
-                    lot.product.as_str()
-                ),
-            ),
-        }
-    }
-
     /// Checks a new lot and turns it into lot state.
     fn new_lot(
         &mut self,
@@ -809,18 +773,7 @@ impl<V: StateView> Context<'_, V> {
         field: &str,
         origin: FeedOrigin,
     ) -> Result<LotState, ProjectError<V::Error>> {
-        let product = match Catalogue::embedded().get(&new.product, f.day) {
-            Some(p) => p,
-            None => refuse(
-                RefusalReason::Unknown,
-                format!("{field}.product"),
-                format!(
-                    "product {} is not in the catalogue on {}",
-                    new.product.as_str(),
-                    f.day
-                ),
-            )?,
-        };
+        let product = catalogue_product(&new.product, f.day, &format!("{field}.product"))?;
         check_mass(
             new.measurement.wet_mass,
             &format!("{field}.measurement.wet_mass"),
@@ -1096,7 +1049,7 @@ impl<V: StateView> Context<'_, V> {
     }
 
     fn check_export_control(&mut self, f: &FlowCx<'_>, lot: &LotState) -> Result<(), Refusal> {
-        let product = self.product(lot, f.day, "lot")?;
+        let product = catalogue_product(&lot.product, f.day, "lot")?;
         let share = |e: Element| match &lot.distribution {
             Some(d) => d.share(e).ppm(),
             None if product.main_element == Some(e) => PPM,
@@ -1530,7 +1483,7 @@ impl<V: StateView> Context<'_, V> {
         let mut revised = lot.clone();
         revised.measurement.grade = grade;
         let made = shanghai_date(ms_time(lot.created_at_ms));
-        let product = self.product(lot, made, field)?;
+        let product = catalogue_product(&lot.product, made, field)?;
         let content = match revised
             .measurement
             .reo(product, revised.distribution.as_ref())
@@ -1795,6 +1748,22 @@ pub fn ms_time(ms: i64) -> OffsetDateTime {
 
 fn month_of_ms(ms: i64) -> String {
     shanghai_month(ms_time(ms))
+}
+
+/// The catalogue entry of a product in force on `day`; a product the
+/// catalogue does not hold that day refers to nothing and is refused.
+fn catalogue_product(
+    code: &crate::product::ProductCode,
+    day: Date,
+    field: &str,
+) -> Result<&'static crate::product::Product, Refusal> {
+    Catalogue::embedded().get(code, day).ok_or_else(|| {
+        refusal(
+            RefusalReason::Unknown,
+            field,
+            format!("product {} is not in the catalogue on {day}", code.as_str()),
+        )
+    })
 }
 
 fn check_mass(mass: Mass, field: &str) -> Result<(), Refusal> {
