@@ -33,11 +33,11 @@ pub mod session;
 pub mod throttle;
 pub mod token;
 
-pub use account::{Account, AccountName, LoginError, Principal, login};
+pub use account::{Account, AccountName, Language, LoginError, Principal, login};
 pub use capability::{
-    AdministerAccounts, AdministerRegister, Capability, Denied, DeniedReason, GrantRoles,
-    ManageEnterpriseUsers, ReadAuditTrail, ReadScoped, RecordFlows, RecordInspection, SealMonth,
-    SubAllocate,
+    AccountAuthority, AdministerAccounts, AdministerRegister, Capability, Denied, DeniedReason,
+    Designate, GrantRoles, ManageEnterpriseUsers, ReadAuditTrail, ReadScoped, RecordFlows,
+    RecordInspection, SealMonth, SubAllocate,
 };
 pub use csrf::{CsrfError, CsrfKey, CsrfToken};
 pub use password::{PasswordHash, hash_password, verify_password};

@@ -15,7 +15,9 @@ use crate::uscc::Uscc;
 pub struct ActRecord {
     #[serde(with = "time::serde::rfc3339")]
     pub effective: OffsetDateTime,
-    /// The account (or, before accounts exist, the operator) that did it.
+    /// The account that did it (Art. 15). Left blank by a client, the server
+    /// fills in the account that records it; it may not name another.
+    #[serde(default)]
     pub official: String,
     #[serde(flatten)]
     pub act: Act,

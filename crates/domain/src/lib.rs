@@ -20,4 +20,5 @@ pub mod quantity;
 pub mod record;
 pub mod region;
 pub mod rules;
+pub mod scope;
 pub mod uscc;

@@ -157,7 +157,9 @@ async fn measure(dir: &Path, size: u64) -> anyhow::Result<Report> {
     let mut ores = Vec::new();
     let mut timed_load = |chunk: Vec<Record>| -> anyhow::Result<()> {
         let start = Instant::now();
-        store.load(chunk).context("bulk recording")?;
+        store
+            .load(chunk, "retrace bench")
+            .context("bulk recording")?;
         load += start.elapsed();
         Ok(())
     };
@@ -314,7 +316,7 @@ async fn time_traces(
         let start = Instant::now();
         let first = store
             .trace(
-                &Scope::Operator,
+                &Scope::Installation,
                 lot,
                 direction,
                 &PageRequest::first(TRACE_PAGE),
@@ -332,7 +334,7 @@ async fn time_traces(
         let start = Instant::now();
         let all = store
             .trace(
-                &Scope::Operator,
+                &Scope::Installation,
                 lot,
                 direction,
                 &PageRequest::first(MAX_TRACE_EDGES),

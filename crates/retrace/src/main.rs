@@ -5,6 +5,7 @@
     reason = "a command-line tool answers on standard output"
 )]
 
+mod accounts;
 mod bench;
 mod commands;
 mod datadir;
@@ -45,11 +46,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create a data directory: the store and the log's signing key (owner-readable only).
+    /// Create a data directory — the store, the signing keys (owner-readable only) — and the
+    /// first administrator, whose password comes from RETRACE_ADMIN_PASSWORD or is generated and
+    /// printed once.
     Init {
         /// The log's name on every checkpoint's origin line.
         #[arg(long, default_value = DEFAULT_ORIGIN)]
         origin: String,
+        /// The first administrator's account name.
+        #[arg(long, default_value = "admin")]
+        admin: String,
     },
     /// Load the synthetic national industry into the data directory, then serve it.
     Demo {
@@ -68,10 +74,12 @@ enum Command {
         #[arg(long, env = "RETRACE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
-    /// Serve the HTTP API (loopback by default).
+    /// Serve the HTTP API (loopback by default; HTTPS with --tls-cert and --tls-key).
     Serve {
         #[arg(long, env = "RETRACE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Record the flows in a JSON or CSV file, as one all-or-nothing batch.
     Record {
@@ -130,6 +138,17 @@ enum Command {
         #[arg(long)]
         scratch: Option<PathBuf>,
     },
+}
+
+/// The certificate and key of HTTPS (rustls): PEM files, the chain first.
+#[derive(Debug, Clone, clap::Args)]
+struct TlsArgs {
+    /// The server's certificate chain (PEM).
+    #[arg(long, env = "RETRACE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The server's private key (PEM).
+    #[arg(long, env = "RETRACE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

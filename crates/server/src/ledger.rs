@@ -144,6 +144,11 @@ pub(crate) async fn log_key<S: Store>(State(state): State<AppState<S>>) -> Respo
     text(state.verifier_key.clone())
 }
 
+/// `GET /trail-key`: the verifier key of the audit trail's checkpoints.
+pub(crate) async fn trail_key<S: Store>(State(state): State<AppState<S>>) -> Response {
+    text(state.trail_verifier_key.clone())
+}
+
 #[derive(Debug, Serialize)]
 pub(crate) struct Health {
     status: &'static str,

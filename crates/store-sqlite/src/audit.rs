@@ -16,6 +16,10 @@
 //! 4. Every record is replayed through the same projector into a scratch
 //!    database, with `now` = its stored record time, and every table is
 //!    compared with the live one row by row, by primary key.
+//! 5. The audit trail gets steps 1–3 of its own: every trail entry decodes,
+//!    rehashes to its leaf and agrees with the columns beside it, its tree
+//!    is recomputed and every trail checkpoint must carry the trail key's
+//!    signature and the recomputed root.
 
 use std::cmp::Ordering;
 
@@ -30,11 +34,13 @@ use rusqlite::{Connection, Rows};
 use crate::cache::ViewCache;
 use crate::codec::{self, RecordTime};
 use crate::error::{DbError, DbResult};
+use crate::log::{LEDGER, LOWEST_STORED_LEVEL, Log, TRAIL};
 use crate::schema;
 use crate::sequence::{
     Positions, RECORD_FIELD, SequenceError, Sequencer, public_json, record_json,
 };
-use crate::writer::{LOWEST_STORED_LEVEL, Shared};
+use crate::trail;
+use crate::writer::Shared;
 
 /// Positions the replay sums in memory before writing them to the scratch
 /// database: bounds the audit's memory however long the ledger.
@@ -53,6 +59,14 @@ const GUARDS: &[&str] = &[
     "tree_node_no_delete",
     "checkpoint_no_update",
     "checkpoint_no_delete",
+    "trail_no_update",
+    "trail_no_delete",
+    "trail_enterprise_no_update",
+    "trail_enterprise_no_delete",
+    "trail_node_no_update",
+    "trail_node_no_delete",
+    "trail_checkpoint_no_update",
+    "trail_checkpoint_no_delete",
 ];
 
 /// The tables rebuilt from the ledger and compared, with their primary keys.
@@ -108,23 +122,28 @@ pub struct TreeReport {
 /// Each level is read by its own cursor in index order, and a push completes
 /// nodes in index order on each level, so the comparison is a merge: one
 /// ordered scan of `tree_node`, constant memory, SHA-256 bound.
-pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeReport> {
-    let last: Option<i64> = conn.query_row("SELECT MAX(idx) FROM ledger", [], |r| r.get(0))?;
+pub(crate) fn verify_tree(conn: &Connection, log: Log, sizes: &[u64]) -> DbResult<TreeReport> {
+    let last: Option<i64> =
+        conn.query_row(&format!("SELECT MAX(idx) FROM {}", log.leaves), [], |r| {
+            r.get(0)
+        })?;
     let stored = last.map_or(0, |l| codec::index("leaf index", l).map_or(0, |l| l + 1));
     let top = if stored == 0 {
         0
     } else {
         63 - stored.leading_zeros()
     };
-    // Level 0 is the ledger's leaf column; the levels above are tree_node's.
+    // Level 0 is the log table's leaf column; the levels above are its node table's.
+    let leaves_sql = format!(
+        "SELECT idx, leaf FROM {} WHERE ?1 = 0 ORDER BY idx",
+        log.leaves
+    );
+    let nodes_sql = format!(
+        "SELECT idx, hash FROM {} WHERE level = ?1 ORDER BY idx",
+        log.nodes
+    );
     let mut statements = (0..=top)
-        .map(|level| {
-            conn.prepare(if level == 0 {
-                "SELECT idx, leaf FROM ledger WHERE ?1 = 0 ORDER BY idx"
-            } else {
-                "SELECT idx, hash FROM tree_node WHERE level = ?1 ORDER BY idx"
-            })
-        })
+        .map(|level| conn.prepare(if level == 0 { &leaves_sql } else { &nodes_sql }))
         .collect::<Result<Vec<_>, _>>()?;
     let mut cursors = statements
         .iter_mut()
@@ -148,7 +167,7 @@ pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeRepo
         )?;
         if idx != frontier.size() {
             problems.push(problem(
-                "ledger",
+                log.leaves,
                 frontier.size().to_string(),
                 None,
                 format!("leaf missing: the next stored leaf is {idx}"),
@@ -177,7 +196,7 @@ pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeRepo
                 };
                 match next {
                     None => problems.push(problem(
-                        "tree_node",
+                        log.nodes,
                         key.clone(),
                         None,
                         "missing: the tree has this complete subtree",
@@ -185,7 +204,7 @@ pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeRepo
                     Some((at, stored)) if at == id.index => {
                         if stored != hash {
                             problems.push(problem(
-                                "tree_node",
+                                log.nodes,
                                 key.clone(),
                                 Some("hash"),
                                 format!("stored {stored}, recomputed {hash}"),
@@ -194,7 +213,7 @@ pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeRepo
                     }
                     Some((at, _)) if at < id.index => {
                         problems.push(problem(
-                            "tree_node",
+                            log.nodes,
                             format!("level={}, idx={at}", id.level),
                             None,
                             "extra: no such complete subtree",
@@ -203,7 +222,7 @@ pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeRepo
                     }
                     Some(row) => {
                         problems.push(problem(
-                            "tree_node",
+                            log.nodes,
                             key.clone(),
                             None,
                             "missing: the tree has this complete subtree",
@@ -222,7 +241,7 @@ pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeRepo
         let level = level + 1;
         if let Some((at, _)) = pending[level].take() {
             problems.push(problem(
-                "tree_node",
+                log.nodes,
                 format!("level={level}, idx={at}"),
                 None,
                 "extra: no such complete subtree",
@@ -231,7 +250,7 @@ pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeRepo
         while let Some(r) = cursor.next()? {
             let at: i64 = r.get(0)?;
             problems.push(problem(
-                "tree_node",
+                log.nodes,
                 format!("level={level}, idx={at}"),
                 None,
                 "extra: no such complete subtree",
@@ -239,13 +258,15 @@ pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeRepo
         }
     }
     drop(cursors);
-    let mut beyond =
-        conn.prepare("SELECT level, idx FROM tree_node WHERE level > ?1 ORDER BY level, idx")?;
+    let mut beyond = conn.prepare(&format!(
+        "SELECT level, idx FROM {} WHERE level > ?1 ORDER BY level, idx",
+        log.nodes
+    ))?;
     let mut rows = beyond.query([top])?;
     while let Some(r) = rows.next()? {
         let (level, at): (i64, i64) = (r.get(0)?, r.get(1)?);
         problems.push(problem(
-            "tree_node",
+            log.nodes,
             format!("level={level}, idx={at}"),
             None,
             "extra: no such complete subtree",
@@ -285,10 +306,52 @@ pub(crate) fn audit(
     scratch.execute_batch("BEGIN").map_err(DbError::from)?;
     report.entries = check_entries(live, &scratch, shared, &mut report.problems)?;
 
-    let verifier = shared.key.verifier();
+    let (tree, checked) = check_log(
+        live,
+        LEDGER,
+        &shared.key.verifier(),
+        report.entries,
+        extra,
+        &mut report.problems,
+    )?;
+    report.root = Some(tree.root);
+    report.checkpoints_checked = checked;
+    report.trail_entries = check_trail(live, &mut report.problems)?;
+    let (trail, checked) = check_log(
+        live,
+        TRAIL,
+        &shared.trail_key.verifier(),
+        report.trail_entries,
+        None,
+        &mut report.problems,
+    )?;
+    report.trail_root = Some(trail.root);
+    report.trail_checkpoints_checked = checked;
+
+    for (table, key) in COMPARED {
+        report.rows_compared += compare_table(live, &scratch, table, key, &mut report.problems)?;
+    }
+    Ok(report)
+}
+
+/// Steps 2 and 3 for one log of `entries` entries: recomputes its tree and
+/// checks every stored checkpoint, and `extra` if given, against it.
+/// Answers with the tree and the number of checkpoints checked.
+fn check_log(
+    live: &Connection,
+    log: Log,
+    verifier: &LogVerifier,
+    entries: u64,
+    extra: Option<&[u8]>,
+    problems: &mut Vec<AuditProblem>,
+) -> Result<(TreeReport, u64), StoreError> {
+    let mut checked = 0;
     let mut sizes: Vec<u64> = {
         let mut st = live
-            .prepare("SELECT size FROM checkpoint ORDER BY size")
+            .prepare(&format!(
+                "SELECT size FROM {} ORDER BY size",
+                log.checkpoints
+            ))
             .map_err(DbError::from)?;
         let sizes = st
             .query_map([], |r| r.get::<_, i64>(0))
@@ -305,20 +368,22 @@ pub(crate) fn audit(
         sizes.push(cp.checkpoint().size());
         sizes.sort_unstable();
     }
-    let tree = verify_tree(live, &sizes)?;
-    if tree.size != report.entries {
-        report.problems.push(problem(
-            "ledger",
+    let tree = verify_tree(live, log, &sizes)?;
+    if tree.size != entries {
+        problems.push(problem(
+            log.leaves,
             "*",
             None,
-            format!("{} leaves stored for {} entries", tree.size, report.entries),
+            format!("{} leaves stored for {entries} entries", tree.size),
         ));
     }
-    report.root = Some(tree.root);
-    report.problems.extend(tree.problems.iter().cloned());
+    problems.extend(tree.problems.iter().cloned());
 
     let mut st = live
-        .prepare("SELECT size, note FROM checkpoint ORDER BY size")
+        .prepare(&format!(
+            "SELECT size, note FROM {} ORDER BY size",
+            log.checkpoints
+        ))
         .map_err(DbError::from)?;
     let mut rows = st.query([]).map_err(DbError::from)?;
     let mut latest = None;
@@ -326,68 +391,154 @@ pub(crate) fn audit(
         let size: i64 = r.get(0).map_err(DbError::from)?;
         let note: Vec<u8> = r.get(1).map_err(DbError::from)?;
         let key = format!("size={size}");
-        report.checkpoints_checked += 1;
+        checked += 1;
         latest = Some(size);
         match SignedCheckpoint::parse(&note) {
             Ok(cp) => {
                 if i64::try_from(cp.checkpoint().size()).ok() != Some(size) {
-                    report.problems.push(problem(
-                        "checkpoint",
+                    problems.push(problem(
+                        log.checkpoints,
                         key.clone(),
                         Some("size"),
                         format!("the note is for size {}", cp.checkpoint().size()),
                     ));
                 }
-                check_checkpoint(&cp, &verifier, &tree, &key, &mut report.problems);
+                check_checkpoint(log, &cp, verifier, &tree, &key, problems);
             }
-            Err(e) => report.problems.push(problem(
-                "checkpoint",
+            Err(e) => problems.push(problem(
+                log.checkpoints,
                 key,
                 Some("note"),
                 format!("not a signed checkpoint: {e}"),
             )),
         }
     }
-    if latest.and_then(|l| u64::try_from(l).ok()) != Some(report.entries) {
-        report.problems.push(problem(
-            "checkpoint",
+    if latest.and_then(|l| u64::try_from(l).ok()) != Some(entries) {
+        problems.push(problem(
+            log.checkpoints,
             "latest",
             None,
-            format!(
-                "the ledger holds {} entries but the latest checkpoint is for {latest:?}",
-                report.entries
-            ),
+            format!("the log holds {entries} entries but the latest checkpoint is for {latest:?}"),
         ));
     }
     match extra {
         None => {}
-        Some(Err(e)) => report.problems.push(problem(
-            "checkpoint",
+        Some(Err(e)) => problems.push(problem(
+            log.checkpoints,
             "extra",
             Some("note"),
             format!("not a signed checkpoint: {e}"),
         )),
         Some(Ok(cp)) => {
-            report.checkpoints_checked += 1;
-            check_checkpoint(&cp, &verifier, &tree, "extra", &mut report.problems);
+            checked += 1;
+            check_checkpoint(log, &cp, verifier, &tree, "extra", problems);
         }
     }
+    Ok((tree, checked))
+}
 
-    for (table, key) in COMPARED {
-        report.rows_compared += compare_table(live, &scratch, table, key, &mut report.problems)?;
+/// Step 5's re-read of the trail: every entry decodes, re-encodes
+/// identically, rehashes to its leaf and agrees with the columns and the
+/// enterprise rows filed beside it. Returns the number of entries.
+fn check_trail(live: &Connection, problems: &mut Vec<AuditProblem>) -> DbResult<u64> {
+    let mut st = live.prepare(
+        "SELECT idx, time, account, action, actor_region, region, entry, leaf FROM trail ORDER BY idx",
+    )?;
+    let mut by = live.prepare_cached(
+        "SELECT enterprise FROM trail_enterprise WHERE idx = ?1 ORDER BY enterprise",
+    )?;
+    let mut rows = st.query([])?;
+    let mut count = 0u64;
+    while let Some(row) = rows.next()? {
+        let idx = codec::index("trail index", row.get(0)?)?;
+        let key = idx.to_string();
+        if idx != count {
+            problems.push(problem(
+                "trail",
+                count.to_string(),
+                None,
+                format!("missing: the next stored entry is {idx}"),
+            ));
+        }
+        count = idx + 1;
+        let bytes: Vec<u8> = row.get(6)?;
+        let leaf: Vec<u8> = row.get(7)?;
+        if leaf_hash(&bytes).0[..] != leaf[..] {
+            problems.push(problem(
+                "trail",
+                key.clone(),
+                Some("leaf"),
+                "does not hash the entry",
+            ));
+        }
+        let entry = match trail::decode(idx, &bytes) {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(problem("trail", key, Some("entry"), e.to_string()));
+                continue;
+            }
+        };
+        let (reencoded, _) = trail::encode(&entry.event, &RecordTime::parse(&entry.time)?)?;
+        if reencoded != bytes {
+            problems.push(problem(
+                "trail",
+                key.clone(),
+                Some("entry"),
+                "not in its one canonical spelling",
+            ));
+        }
+        let expected = trail::columns(&entry);
+        let stored = (
+            row.get::<_, String>(1)?,
+            row.get::<_, Option<String>>(2)?,
+            row.get::<_, String>(3)?,
+            row.get::<_, Option<String>>(4)?,
+            row.get::<_, Option<String>>(5)?,
+        );
+        for (column, same) in [
+            ("time", stored.0 == expected.time),
+            ("account", stored.1 == expected.account),
+            ("action", stored.2 == expected.action),
+            ("actor_region", stored.3 == expected.actor_region),
+            ("region", stored.4 == expected.region),
+        ] {
+            if !same {
+                problems.push(problem(
+                    "trail",
+                    key.clone(),
+                    Some(column),
+                    "differs from what the entry says",
+                ));
+            }
+        }
+        let filed: Vec<String> = by
+            .query_map([codec::sql_index(idx)], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if filed != expected.enterprises {
+            problems.push(problem(
+                "trail_enterprise",
+                key,
+                Some("enterprise"),
+                format!(
+                    "filed under {filed:?}, but the entry concerns {:?}",
+                    expected.enterprises
+                ),
+            ));
+        }
     }
-    Ok(report)
+    Ok(count)
 }
 
 /// Checks a checkpoint's signature and its root against the recomputed tree.
 fn check_checkpoint(
+    log: Log,
     cp: &SignedCheckpoint,
     verifier: &LogVerifier,
     tree: &TreeReport,
     key: &str,
     problems: &mut Vec<AuditProblem>,
 ) {
-    let table = "checkpoint";
+    let table = log.checkpoints;
     if let Err(e) = cp.verify(verifier) {
         problems.push(problem(table, key, Some("note"), format!("signature: {e}")));
     }

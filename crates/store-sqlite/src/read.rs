@@ -9,8 +9,10 @@ use std::sync::{Mutex, PoisonError};
 use retrace_domain::lot::LotId;
 use retrace_ledger::checkpoint::SignedCheckpoint;
 use retrace_ledger::hash::Hash;
+use retrace_ledger::hash::leaf_hash;
 use retrace_ledger::proof::{consistency_proof, inclusion_proof};
 use retrace_ledger::receipt::Receipt;
+use retrace_store::public::{PublicLot, PublicProof};
 use retrace_store::trace::{Direction, TraceAnswer};
 use retrace_store::{
     EntryFilter, EntryView, FlagFilter, FlagView, LotView, MAX_PAGE, Page, PageRequest, Position,
@@ -21,10 +23,10 @@ use rusqlite::{Connection, Row, params_from_iter};
 
 use crate::codec;
 use crate::error::{DbError, DbResult};
+use crate::log::{LEDGER, Nodes, latest_checkpoint};
 use crate::schema;
 use crate::trace::TableTrace;
 use crate::visibility::{self, Condition};
-use crate::writer::{Nodes, latest_checkpoint};
 
 /// Idle read connections kept open; more are opened under load and closed after.
 const POOL_SIZE: usize = 4;
@@ -77,11 +79,11 @@ fn text(s: &str) -> Value {
 
 /// The current size of the log: that of its latest checkpoint.
 fn log_size(conn: &Connection) -> DbResult<u64> {
-    Ok(latest_checkpoint(conn)?.map_or(0, |cp| cp.checkpoint().size()))
+    Ok(latest_checkpoint(conn, LEDGER)?.map_or(0, |cp| cp.checkpoint().size()))
 }
 
 pub(crate) fn checkpoint(conn: &Connection) -> Result<SignedCheckpoint, StoreError> {
-    latest_checkpoint(conn)?.ok_or_else(|| StoreError::NotFound("checkpoint".to_owned()))
+    latest_checkpoint(conn, LEDGER)?.ok_or_else(|| StoreError::NotFound("checkpoint".to_owned()))
 }
 
 pub(crate) fn checkpoints(
@@ -112,7 +114,7 @@ pub(crate) fn inclusion(conn: &Connection, index: u64, size: u64) -> Result<Vec<
             "no entry {index} in a tree of {size}: the log has {have} entries"
         )));
     }
-    inclusion_proof(index, size, &Nodes { conn, fresh: None }).map_err(StoreError::internal)
+    inclusion_proof(index, size, &Nodes::of(conn, LEDGER)).map_err(StoreError::internal)
 }
 
 pub(crate) fn consistency(conn: &Connection, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
@@ -122,7 +124,7 @@ pub(crate) fn consistency(conn: &Connection, old: u64, new: u64) -> Result<Vec<H
             "no consistency proof from {old} to {new}: the log has {have} entries"
         )));
     }
-    consistency_proof(old, new, &Nodes { conn, fresh: None }).map_err(StoreError::internal)
+    consistency_proof(old, new, &Nodes::of(conn, LEDGER)).map_err(StoreError::internal)
 }
 
 const ENTRY_SELECT: &str = "SELECT l.idx, l.record_time, l.kind, l.enterprise, l.leaf, l.record, s.corrected_by \
@@ -193,7 +195,7 @@ pub(crate) fn receipt(conn: &Connection, scope: &Scope, index: u64) -> Result<Re
     let checkpoint = checkpoint(conn)?;
     let size = checkpoint.checkpoint().size();
     let proof =
-        inclusion_proof(index, size, &Nodes { conn, fresh: None }).map_err(StoreError::internal)?;
+        inclusion_proof(index, size, &Nodes::of(conn, LEDGER)).map_err(StoreError::internal)?;
     Ok(Receipt {
         entry,
         index,
@@ -377,9 +379,62 @@ pub(crate) fn trace(
         return Err(StoreError::NotFound(format!("lot {lot}")));
     }
     Ok(retrace_store::trace::trace(
-        &TableTrace { conn },
+        &TableTrace { conn, scope },
         lot,
         direction,
         request,
     )?)
+}
+
+/// What the public may know of `lot`, with a proof of every step against
+/// the latest checkpoint (issue 3 §6).
+pub(crate) fn public_lot(
+    conn: &Connection,
+    lot: &LotId,
+    log_key: &str,
+) -> Result<PublicLot, StoreError> {
+    let source = TableTrace {
+        conn,
+        scope: &Scope::Installation,
+    };
+    let retrace_store::public::Chain {
+        lot: own,
+        chain,
+        truncated,
+        attributed,
+    } = retrace_store::public::chain(&source, lot)?
+        .ok_or_else(|| StoreError::NotFound(format!("lot {lot}")))?;
+    let checkpoint = checkpoint(conn)?;
+    let size = checkpoint.checkpoint().size();
+    let nodes = Nodes::of(conn, LEDGER);
+    let mut indices: Vec<u64> = std::iter::once(&own)
+        .chain(chain.iter())
+        .map(|s| s.entry)
+        .collect();
+    indices.sort_unstable();
+    indices.dedup();
+    let mut proofs = Vec::with_capacity(indices.len());
+    for index in indices {
+        let entry: Vec<u8> = conn
+            .prepare_cached("SELECT entry FROM ledger WHERE idx = ?1")
+            .map_err(DbError::from)?
+            .query_row([codec::sql_index(index)], |r| r.get(0))
+            .map_err(DbError::from)?;
+        let proof = inclusion_proof(index, size, &nodes).map_err(StoreError::internal)?;
+        proofs.push(PublicProof {
+            index,
+            leaf: leaf_hash(&entry).to_string(),
+            entry: String::from_utf8_lossy(&entry).into_owned(),
+            proof: proof.iter().map(ToString::to_string).collect(),
+        });
+    }
+    Ok(PublicLot {
+        lot: own,
+        chain,
+        truncated,
+        attributed,
+        checkpoint: String::from_utf8_lossy(checkpoint.as_bytes()).into_owned(),
+        log_key: log_key.to_owned(),
+        proofs,
+    })
 }

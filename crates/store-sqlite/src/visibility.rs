@@ -2,7 +2,7 @@
 //! type that the storage layer requires"). Every reader builds its query
 //! from these, so no read can leave the scope out.
 //!
-//! - `Operator`: everything.
+//! - `Installation`: everything.
 //! - `Enterprise(e)`: entries whose enterprise is `e`; its positions (held or
 //!   owned); its flags; lots it produced or holds, owns or held.
 //! - `Group(g)`: the same for every member enterprise (`enterprise.grp`).
@@ -44,7 +44,7 @@ impl Condition {
 /// sorting them for one page.
 pub(crate) fn enterprise(scope: &Scope, column: &str) -> Condition {
     match scope {
-        Scope::Operator => Condition::always(),
+        Scope::Installation => Condition::always(),
         Scope::Enterprise(e) => Condition {
             sql: format!("{column} = ?"),
             params: vec![Value::Text(e.as_str().to_owned())],

@@ -41,9 +41,10 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::StoreError;
 use crate::model::{Appended, EntryFilter, FlagFilter, MAX_PAGE, PageRequest, StockFilter};
-use crate::scope::Scope;
+use crate::scope::{Authority, Scope};
 use crate::store::Store;
 use crate::trace::{Direction, EdgeBasis, TraceEdge, TraceNode};
+use crate::write::WriteContext;
 
 /// The enterprises of the fixture. All codes are synthesized
 /// ([`Uscc::synthesize`]) and name no real enterprise.
@@ -137,6 +138,11 @@ fn tonnes(text: &str) -> Mass {
 
 fn facility_id(text: &str) -> FacilityId {
     FacilityId::parse(text).expect("fixture facility ids are well formed")
+}
+
+/// The context of the suite's writes: the installation, no idempotency key.
+pub fn context() -> WriteContext {
+    WriteContext::installation("conformance suite")
 }
 
 fn act(act: Act) -> Record {
@@ -669,23 +675,27 @@ pub async fn append_fixture<S: Store>(store: &S, verifier: &LogVerifier) -> (App
     let mut records = fixture();
     let last = records.pop().expect("the fixture is not empty");
     let first = store
-        .append(&Scope::Operator, records)
+        .append(&Authority::Installation, records, &context())
         .await
         .unwrap_or_else(|e| panic!("the fixture is refused: {e}"));
     check_receipts(&first, verifier, 0);
     let p = parties();
     let missing = format!("receive_without_ship:{}:S-A-3", p.miner);
     assert!(
-        flag_keys(store, &Scope::Operator).await.contains(&missing),
+        flag_keys(store, &Scope::Installation)
+            .await
+            .contains(&missing),
         "a receipt with no shipment is flagged"
     );
     let second = store
-        .append(&Scope::Operator, vec![last])
+        .append(&Authority::Installation, vec![last], &context())
         .await
         .unwrap_or_else(|e| panic!("the last record is refused: {e}"));
     check_receipts(&second, verifier, first.receipts.len() as u64);
     assert!(
-        !flag_keys(store, &Scope::Operator).await.contains(&missing),
+        !flag_keys(store, &Scope::Installation)
+            .await
+            .contains(&missing),
         "the shipment clears the flag of its receipt"
     );
     (first, second)
@@ -753,7 +763,7 @@ pub async fn check_stock<S: Store>(store: &S) {
     let p = parties();
     let l = lots();
     let magnet_reo = store
-        .lot(&Scope::Operator, &l.magnet)
+        .lot(&Scope::Installation, &l.magnet)
         .await
         .expect("the magnet lot exists")
         .state
@@ -808,12 +818,12 @@ pub async fn check_stock<S: Store>(store: &S) {
         10_000_000,
         2_700_000,
     );
-    let found = positions(store, &Scope::Operator, &StockFilter::default()).await;
+    let found = positions(store, &Scope::Installation, &StockFilter::default()).await;
     assert_eq!(found, expected, "stock after the fixture");
 
     let with_empty = positions(
         store,
-        &Scope::Operator,
+        &Scope::Installation,
         &StockFilter {
             include_empty: true,
             ..StockFilter::default()
@@ -828,7 +838,7 @@ pub async fn check_stock<S: Store>(store: &S) {
     );
 
     let lot = store
-        .lot(&Scope::Operator, &l.la_ce_oxide)
+        .lot(&Scope::Installation, &l.la_ce_oxide)
         .await
         .expect("the La-Ce oxide exists");
     assert_eq!(lot.state.producer, p.separator);
@@ -845,7 +855,7 @@ pub async fn check_flags<S: Store>(store: &S) {
     let l = lots();
     let page = store
         .flags(
-            &Scope::Operator,
+            &Scope::Installation,
             &FlagFilter::default(),
             &PageRequest::first(MAX_PAGE),
         )
@@ -896,7 +906,7 @@ pub async fn check_flags<S: Store>(store: &S) {
 
     let filtered = store
         .flags(
-            &Scope::Operator,
+            &Scope::Installation,
             &FlagFilter {
                 rule: Some(Rule::NegativeStock),
                 ..FlagFilter::default()
@@ -910,7 +920,7 @@ pub async fn check_flags<S: Store>(store: &S) {
     let mut paged = Vec::new();
     loop {
         let page = store
-            .flags(&Scope::Operator, &FlagFilter::default(), &request)
+            .flags(&Scope::Installation, &FlagFilter::default(), &request)
             .await
             .expect("flags page");
         paged.extend(page.items.into_iter().map(|f| f.key));
@@ -1090,7 +1100,7 @@ pub async fn check_scope<S: Store>(store: &S) {
         ..EntryFilter::default()
     };
     let ore_entries = store
-        .entries(&Scope::Operator, &by_lot, &everything)
+        .entries(&Scope::Installation, &by_lot, &everything)
         .await
         .expect("entries by lot");
     assert!(
@@ -1101,7 +1111,7 @@ pub async fn check_scope<S: Store>(store: &S) {
     let mut paged = 0;
     loop {
         let page = store
-            .entries(&Scope::Operator, &EntryFilter::default(), &request)
+            .entries(&Scope::Installation, &EntryFilter::default(), &request)
             .await
             .expect("entries page");
         paged += page.items.len();
@@ -1133,7 +1143,7 @@ pub async fn check_proofs<S: Store>(
     assert_eq!(&latest, last.checkpoint.checkpoint());
     for index in [0, 1, 15, old.size() - 1, latest.size() - 1] {
         let entry = store
-            .entry(&Scope::Operator, index)
+            .entry(&Scope::Installation, index)
             .await
             .expect("the operator sees every entry");
         let proof = store
@@ -1143,7 +1153,7 @@ pub async fn check_proofs<S: Store>(
         verify_inclusion(&entry.leaf, index, latest.size(), &proof, &latest.root())
             .unwrap_or_else(|e| panic!("inclusion of {index}: {e}"));
         let receipt = store
-            .receipt(&Scope::Operator, index)
+            .receipt(&Scope::Installation, index)
             .await
             .expect("a receipt");
         assert_eq!(leaf_hash(&receipt.entry), entry.leaf);
@@ -1192,7 +1202,7 @@ fn lot_node(lot: &LotId) -> TraceNode {
 async fn whole_trace<S: Store>(store: &S, lot: &LotId, direction: Direction) -> Vec<TraceEdge> {
     store
         .trace(
-            &Scope::Operator,
+            &Scope::Installation,
             lot,
             direction,
             &PageRequest::first(MAX_PAGE),
@@ -1287,7 +1297,7 @@ pub async fn check_trace<S: Store>(store: &S) {
 
     let whole = store
         .trace(
-            &Scope::Operator,
+            &Scope::Installation,
             &l.ore,
             Direction::Forward,
             &PageRequest::first(MAX_PAGE),
@@ -1304,7 +1314,7 @@ pub async fn check_trace<S: Store>(store: &S) {
     let mut joined = Vec::new();
     loop {
         let page = store
-            .trace(&Scope::Operator, &l.ore, Direction::Forward, &request)
+            .trace(&Scope::Installation, &l.ore, Direction::Forward, &request)
             .await
             .expect("a trace page");
         assert!(page.edges.len() <= 3);
@@ -1337,14 +1347,14 @@ async fn size_of<S: Store>(store: &S) -> u64 {
 
 async fn refused<S: Store>(
     store: &S,
-    scope: &Scope,
+    authority: &Authority,
     batch: Vec<Record>,
     record: usize,
     field: &str,
     reason: RefusalReason,
 ) {
     let before = size_of(store).await;
-    match store.append(scope, batch).await {
+    match store.append(authority, batch, &context()).await {
         Err(StoreError::Refused { record: r, refusal }) => {
             assert_eq!(
                 (r, refusal.field.as_str(), refusal.reason),
@@ -1373,7 +1383,7 @@ pub async fn check_refusals<S: Store>(store: &S) {
         adjust(&l.monazite, -1_000, AdjustReason::Loss),
     );
     let unknown = lot_of(&p.miner, "NO-SUCH-LOT");
-    let operator = Scope::Operator;
+    let operator = Authority::Installation;
     refused(
         store,
         &operator,
@@ -1439,18 +1449,32 @@ pub async fn check_refusals<S: Store>(store: &S) {
 
     let before = size_of(store).await;
     let forbidden = [
-        (Scope::Enterprise(p.magnet_maker.clone()), fine.clone()),
-        (Scope::Region(region("31")), fine.clone()),
-        (Scope::Group(Group::NorthernRareEarth), fine.clone()),
         (
-            Scope::Enterprise(p.miner.clone()),
+            Authority::Enterprise(p.magnet_maker.clone()),
+            fine.clone(),
+            "enterprise",
+        ),
+        (Authority::Register, fine.clone(), "kind"),
+        (Authority::Designation, fine.clone(), "kind"),
+        (
+            Authority::Enterprise(p.miner.clone()),
             designate(&p.miner, QuotaCategory::MiningIonic),
+            "act",
+        ),
+        (
+            Authority::Register,
+            designate(&p.miner, QuotaCategory::MiningIonic),
+            "act",
         ),
     ];
-    for (scope, record) in forbidden {
-        match store.append(&scope, vec![record]).await {
-            Err(StoreError::Forbidden { record: 0, .. }) => {}
-            other => panic!("{scope:?} writing: expected Forbidden, got {other:?}"),
+    for (authority, record, field) in forbidden {
+        match store.append(&authority, vec![record], &context()).await {
+            Err(StoreError::Forbidden {
+                record: 0,
+                field: f,
+                ..
+            }) if f == field => {}
+            other => panic!("{authority:?} writing: expected Forbidden at {field}, got {other:?}"),
         }
     }
     assert_eq!(
@@ -1462,7 +1486,7 @@ pub async fn check_refusals<S: Store>(store: &S) {
 
 async fn stock_of<S: Store>(store: &S, lot: &LotId, holder: &Uscc) -> i64 {
     let view = store
-        .lot(&Scope::Operator, lot)
+        .lot(&Scope::Installation, lot)
         .await
         .expect("the lot exists");
     view.positions
@@ -1479,7 +1503,7 @@ pub async fn check_all_or_nothing<S: Store>(store: &S) {
     let stock = stock_of(store, &l.opening, &p.exporter).await;
     let entries = store
         .entries(
-            &Scope::Operator,
+            &Scope::Installation,
             &EntryFilter::default(),
             &PageRequest::first(MAX_PAGE),
         )
@@ -1509,7 +1533,7 @@ pub async fn check_all_or_nothing<S: Store>(store: &S) {
     ];
     refused(
         store,
-        &Scope::Enterprise(p.exporter.clone()),
+        &Authority::Enterprise(p.exporter.clone()),
         batch,
         2,
         "mass",
@@ -1523,7 +1547,7 @@ pub async fn check_all_or_nothing<S: Store>(store: &S) {
     );
     let after = store
         .entries(
-            &Scope::Operator,
+            &Scope::Installation,
             &EntryFilter::default(),
             &PageRequest::first(MAX_PAGE),
         )
@@ -1539,7 +1563,7 @@ pub async fn check_all_or_nothing<S: Store>(store: &S) {
 pub async fn check_correction<S: Store>(store: &S) {
     let p = parties();
     let l = lots();
-    let exporter = Scope::Enterprise(p.exporter.clone());
+    let exporter = Authority::Enterprise(p.exporter.clone());
     let before = stock_of(store, &l.opening, &p.exporter).await;
     let loss = store
         .append(
@@ -1550,6 +1574,7 @@ pub async fn check_correction<S: Store>(store: &S) {
                 None,
                 adjust(&l.opening, -1_000_000, AdjustReason::Loss),
             )],
+            &context(),
         )
         .await
         .expect("the exporter records its loss");
@@ -1570,7 +1595,7 @@ pub async fn check_correction<S: Store>(store: &S) {
         )
     };
     let fixed = store
-        .append(&exporter, vec![correction()])
+        .append(&exporter, vec![correction()], &context())
         .await
         .expect("the exporter corrects it");
     assert_eq!(
@@ -1579,7 +1604,7 @@ pub async fn check_correction<S: Store>(store: &S) {
         "a correction reverses stock"
     );
     let entry = store
-        .entry(&exporter, wrong)
+        .entry(&Scope::Enterprise(p.exporter.clone()), wrong)
         .await
         .expect("the exporter sees its entry");
     assert_eq!(
@@ -1597,7 +1622,7 @@ pub async fn check_correction<S: Store>(store: &S) {
     )
     .await;
     let earlier = store
-        .entry(&exporter, MISTAKEN_ADJUST)
+        .entry(&Scope::Enterprise(p.exporter.clone()), MISTAKEN_ADJUST)
         .await
         .expect("the fixture's mistake");
     assert_eq!(earlier.corrected_by, Some(MISTAKEN_ADJUST + 1));
