@@ -13,7 +13,7 @@ use retrace_domain::enterprise::{EnterpriseKind, Group};
 use retrace_domain::record::Record;
 use retrace_domain::region::RegionCode;
 use retrace_domain::uscc::Uscc;
-use retrace_store::{Actor, StoreError, TrailEvent};
+use retrace_store::{Actor, Identity, StoreError, TrailEvent};
 use retrace_store_sqlite::SqliteStore;
 
 /// The environment variable `retrace init` takes the first administrator's

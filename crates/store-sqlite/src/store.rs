@@ -161,19 +161,6 @@ impl SqliteStore {
         answer.recv().map_err(|_| writer_gone())?
     }
 
-    /// Creates an account as the installation (`retrace init`, `retrace
-    /// demo`), with its trail entry.
-    ///
-    /// # Errors
-    /// [`StoreError::Conflict`] when the name is taken.
-    pub async fn install_account(
-        &self,
-        account: Account,
-        trail: TrailEvent,
-    ) -> Result<AccountView, StoreError> {
-        account_done(self.identity(Change::Install(account), Some(trail)).await?)
-    }
-
     async fn identity(
         &self,
         change: Change,
@@ -453,6 +440,14 @@ impl Store for SqliteStore {
 }
 
 impl Identity for SqliteStore {
+    async fn install_account(
+        &self,
+        account: Account,
+        trail: TrailEvent,
+    ) -> Result<AccountView, StoreError> {
+        account_done(self.identity(Change::Install(account), Some(trail)).await?)
+    }
+
     async fn account(&self, name: &AccountName) -> Result<Option<Account>, StoreError> {
         let name = name.clone();
         self.read(move |conn| Ok(identity::account(conn, &name)?))

@@ -84,6 +84,17 @@ pub trait Identity: Send + Sync + 'static {
     /// only: it answers disabled accounts too.
     fn account(&self, name: &AccountName) -> impl Future<Output = Answer<Option<Account>>> + Send;
 
+    /// Creates an account as the installation (`retrace init`, `retrace
+    /// demo`), with its trail entry.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the name is taken.
+    fn install_account(
+        &self,
+        account: Account,
+        trail: TrailEvent,
+    ) -> impl Future<Output = Answer<AccountView>> + Send;
+
     /// Creates an account, with its trail entry.
     ///
     /// # Errors

@@ -24,7 +24,7 @@ use retrace_ledger::checkpoint::{LogKey, LogVerifier, SignedCheckpoint};
 use retrace_ledger::receipt::Receipt;
 use retrace_server::{AppState, serve};
 use retrace_store::conformance::{fixture, parties};
-use retrace_store::{Actor, TrailEvent};
+use retrace_store::{Actor, Identity, TrailEvent};
 use retrace_store_sqlite::{SqliteConfig, SqliteStore};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
