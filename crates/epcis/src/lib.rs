@@ -60,7 +60,11 @@
 //! ```
 
 pub mod context;
+pub mod extension;
+pub mod identifier;
+pub mod mapping;
 pub mod prehash;
+pub mod quantity;
 pub mod timestamp;
 pub mod uri;
 pub mod value;
@@ -69,6 +73,7 @@ pub mod vocab;
 mod path;
 
 pub use context::Context;
+pub use mapping::{Entries, Mapped, MappingError, ToEpcisError, from_epcis, to_epcis};
 pub use prehash::{event_hash_id, prehash};
 pub use timestamp::canonical_timestamp;
 pub use uri::canonical_gs1_uri;
