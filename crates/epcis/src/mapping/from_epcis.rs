@@ -352,7 +352,9 @@ fn quantities(event: &Obj<'_>, list: &str) -> Result<Vec<(LotId, Mass)>, Mapping
         .into_iter()
         .map(|item| {
             let element = Obj::of(&item, event.context)?;
-            let lot = element.need_std("epcClass", "the lot's EPC class URI")?.lot()?;
+            let lot = element
+                .need_std("epcClass", "the lot's EPC class URI")?
+                .lot()?;
             let amount = element.need_std("quantity", "the mass, e.g. 1250.5 with uom KGM")?;
             let uom = element.need_std("uom", "the unit of the mass: KGM, TNE or GRM")?;
             let mass = quantity::parse_mass(amount.number()?, uom.str()?)
@@ -378,8 +380,12 @@ fn one_quantity(event: &Obj<'_>) -> Result<(LotId, Mass), MappingError> {
 /// The lot master data of one new lot.
 fn new_lot(data: &Obj<'_>, lot: LotId, wet_mass: Mass) -> Result<NewLot, MappingError> {
     let product = data.need_ext("product")?;
-    let product = ProductCode::parse(product.str()?)
-        .map_err(|e| error(&product.at, format!("{e}; write a product code of the catalogue")))?;
+    let product = ProductCode::parse(product.str()?).map_err(|e| {
+        error(
+            &product.at,
+            format!("{e}; write a product code of the catalogue"),
+        )
+    })?;
     let grade = data.need_ext("gradePercent")?.percent()?;
     let basis = data
         .ext("gradeBasis")
@@ -538,11 +544,7 @@ fn import(event: &Obj<'_>) -> Result<Import, MappingError> {
 }
 
 /// Items of a `rareearth` list beside a quantity list, one per quantity element, in order.
-fn beside<'a>(
-    holder: &Obj<'a>,
-    local: &str,
-    count: usize,
-) -> Result<Vec<Obj<'a>>, MappingError> {
+fn beside<'a>(holder: &Obj<'a>, local: &str, count: usize) -> Result<Vec<Obj<'a>>, MappingError> {
     if count == 0 && holder.ext(local).is_none() {
         return Ok(Vec::new());
     }
@@ -632,7 +634,9 @@ fn document(
     for item in field.items()? {
         let entry = Obj::of(&item, event.context)?;
         let found = match entry.std_field("type") {
-            Some(kind) => Some(Vocabulary::BizTransactionType.normalise(kind.str()?, event.context)),
+            Some(kind) => {
+                Some(Vocabulary::BizTransactionType.normalise(kind.str()?, event.context))
+            }
             None => None,
         };
         if wanted.is_some() && found != wanted {
@@ -750,11 +754,8 @@ fn correction(
 ) -> Result<FlowEvent, MappingError> {
     let id = match event.std_field("eventID") {
         Some(id) => id.str()?.to_owned(),
-        None => event_hash_id(
-            &Value::Object(event.map.clone()),
-            event.context,
-        )
-        .map_err(|e| error(&event.at, e.to_string()))?,
+        None => event_hash_id(&Value::Object(event.map.clone()), event.context)
+            .map_err(|e| error(&event.at, e.to_string()))?,
     };
     let corrects = entries.index(&id).ok_or_else(|| {
         error(

@@ -137,7 +137,10 @@ mod tests {
         ]);
         assert_eq!(entries.index("urn:uuid:1"), Some(9));
         assert_eq!(entries.index("urn:uuid:2"), None);
-        assert_eq!(entries.event(3).unwrap()["eventID"], "ni:///sha-256;aa?ver=CBV2.0");
+        assert_eq!(
+            entries.event(3).unwrap()["eventID"],
+            "ni:///sha-256;aa?ver=CBV2.0"
+        );
         assert_eq!(entries.event(4), None);
     }
 }

@@ -66,7 +66,10 @@ fn common(
 ) -> Result<Event, ToEpcisError> {
     let mut event = Map::new();
     event.insert("type".to_owned(), json!(event_type));
-    event.insert("eventTime".to_owned(), json!(time(flow.event_time, "eventTime")?));
+    event.insert(
+        "eventTime".to_owned(),
+        json!(time(flow.event_time, "eventTime")?),
+    );
     event.insert(
         "eventTimeZoneOffset".to_owned(),
         json!(zone_offset(flow.event_time)),
@@ -103,7 +106,11 @@ fn time(at: OffsetDateTime, field: &str) -> Result<String, ToEpcisError> {
 fn zone_offset(at: OffsetDateTime) -> String {
     let (hours, minutes, _) = at.offset().as_hms();
     let sign = if at.offset().is_negative() { '-' } else { '+' };
-    format!("{sign}{:02}:{:02}", hours.unsigned_abs(), minutes.unsigned_abs())
+    format!(
+        "{sign}{:02}:{:02}",
+        hours.unsigned_abs(),
+        minutes.unsigned_abs()
+    )
 }
 
 fn put(event: &mut Event, local: &str, value: Value) {
@@ -191,7 +198,11 @@ fn new_lot_event(
     let mut event = common(flow, "ObjectEvent", Some("ADD"), true)?;
     event.insert(
         "quantityList".to_owned(),
-        json!([quantity(&lot.lot, lot.measurement.wet_mass, "measurement.wet_mass")?]),
+        json!([quantity(
+            &lot.lot,
+            lot.measurement.wet_mass,
+            "measurement.wet_mass"
+        )?]),
     );
     if let Some(step) = biz_step {
         event.insert("bizStep".to_owned(), json!(step));
@@ -379,9 +390,8 @@ fn transfer(flow: &FlowEvent, transfer: &Transfer) -> Result<Event, ToEpcisError
     let mut destinations =
         vec![json!({"type": "owning_party", "destination": identifier::party(&transfer.to)})];
     if let Some(holder) = &transfer.holder {
-        destinations.push(
-            json!({"type": "possessing_party", "destination": identifier::party(holder)}),
-        );
+        destinations
+            .push(json!({"type": "possessing_party", "destination": identifier::party(holder)}));
     }
     event.insert("destinationList".to_owned(), Value::Array(destinations));
     Ok(event)
