@@ -60,11 +60,14 @@
 //! ```
 
 pub mod context;
+pub mod document;
 pub mod extension;
 pub mod identifier;
+pub mod jsonld;
 pub mod mapping;
 pub mod prehash;
 pub mod quantity;
+pub mod schema;
 pub mod timestamp;
 pub mod uri;
 pub mod value;

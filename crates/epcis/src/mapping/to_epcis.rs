@@ -297,6 +297,24 @@ fn transform(flow: &FlowEvent, transform: &Transform) -> Result<Event, ToEpcisEr
     if let Some(owner) = &transform.toll_owner {
         put(&mut event, "tollOwner", json!(identifier::party(owner)));
     }
+    match (transform.inputs.is_empty(), transform.outputs.is_empty()) {
+        (false, false) => {}
+        (true, true) => {
+            return Err(ToEpcisError::Value {
+                field: "inputs".to_owned(),
+                reason: "a TransformationEvent consumes or makes something (EPCIS 2.0 §7.4.6): \
+                         give inputs or outputs"
+                    .to_owned(),
+            });
+        }
+        // EPCIS 2.0 §7.4.6: a transformation with only one side is one part of a whole, which
+        // a transformationID names. This one names itself: the Event Hash ID of the event
+        // without it, unique to its content and the same whenever it is written.
+        _ => {
+            let id = crate::event_hash_id(&Value::Object(event.clone()), &extension::context())?;
+            event.insert("transformationID".to_owned(), Value::String(id));
+        }
+    }
     Ok(event)
 }
 

@@ -3,6 +3,7 @@
 //! `MAPPING.md` generated from the same examples. One test binary, so the shared examples
 //! are compiled once.
 
+mod errors;
 mod examples;
 mod mapping_md;
 mod round_trip;

@@ -16,8 +16,9 @@ use retrace_domain::product::ProductCode;
 use retrace_domain::quantity::{Mass, MassChange, Share};
 use retrace_domain::record::Record;
 use retrace_domain::uscc::Uscc;
+use retrace_epcis::document::{epcis_document, epcis_query_document};
 use retrace_epcis::extension;
-use retrace_epcis::{Context, Mapped, event_hash_id, from_epcis, to_epcis};
+use retrace_epcis::{Context, Mapped, event_hash_id, from_epcis, schema, to_epcis};
 use serde_json::{Value, json};
 use time::{OffsetDateTime, UtcOffset};
 
@@ -50,6 +51,8 @@ fn round_trip(record: &Record, entries: &BTreeMap<u64, Value>) -> Value {
     other.extend(&json!({"re": extension::NAMESPACE})).unwrap();
     assert_eq!(event_hash_id(&renamed, &other).unwrap(), id);
     assert_eq!(back_with(&renamed, &other, entries), *record);
+    let document = epcis_document(vec![event.clone()], record.time()).unwrap();
+    assert_eq!(schema::validate(&document), Ok(()), "{event:#}");
     event
 }
 
@@ -291,14 +294,18 @@ fn flow() -> impl Strategy<Value = Flow> {
             prop::collection::vec(new_lot(), 0..4),
             prop::option::of(uscc()),
         )
-            .prop_map(|(process, inputs, outputs, toll_owner)| Flow::Transform(
-                Transform {
+            .prop_filter(
+                "a transformation consumes or makes something",
+                |(_, inputs, outputs, _)| { !(inputs.is_empty() && outputs.is_empty()) }
+            )
+            .prop_map(
+                |(process, inputs, outputs, toll_owner)| Flow::Transform(Transform {
                     process,
                     inputs,
                     outputs,
                     toll_owner,
-                }
-            )),
+                })
+            ),
         (
             lot(),
             mass(),
@@ -433,4 +440,25 @@ proptest! {
         let event = round_trip(&Record::Flow(correction), &ledger);
         prop_assert_eq!(&event["eventID"], &ledger[&CORRECTED]["eventID"]);
     }
+}
+
+#[test]
+fn every_example_exports_as_valid_documents() {
+    let ledger = examples::ledger();
+    let events: Vec<Value> = examples::records()
+        .iter()
+        .map(|(_, record)| to_epcis(record, &ledger).unwrap())
+        .collect();
+    let at = OffsetDateTime::from_unix_timestamp(1_743_465_600).unwrap();
+    let document = epcis_document(events.clone(), at).unwrap();
+    assert_eq!(schema::validate(&document), Ok(()));
+    let query = epcis_query_document("SimpleEventQuery", None, events.clone(), at).unwrap();
+    assert_eq!(schema::validate(&query), Ok(()));
+    assert_eq!(
+        retrace_epcis::document_hash_ids(&query).unwrap(),
+        events
+            .iter()
+            .map(|e| e["eventID"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    );
 }
