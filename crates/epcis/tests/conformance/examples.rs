@@ -100,7 +100,8 @@ fn every_example_validates_and_maps_to_general_events() {
 #[test]
 fn broken_examples_do_not_validate() {
     let doc = read_json(&test_file("examples", "Example_9.6.1-ObjectEvent.jsonld"));
-    let breakages: [(&str, fn(&mut serde_json::Value)); 6] = [
+    type Breakage = fn(&mut serde_json::Value);
+    let breakages: [(&str, Breakage); 6] = [
         ("/epcisBody/eventList/0/action", |d| {
             d["epcisBody"]["eventList"][0]["action"] = "MOVE".into()
         }),

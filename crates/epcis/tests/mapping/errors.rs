@@ -27,7 +27,8 @@ fn refused(event: &Value) -> MappingError {
 
 #[test]
 fn malformed_values_are_named_by_pointer() {
-    let cases: [(FlowKind, fn(&mut Value), &str, &str); 12] = [
+    type Breakage = fn(&mut Value);
+    let cases: [(FlowKind, Breakage, &str, &str); 12] = [
         (
             FlowKind::Ship,
             |e| e["quantityList"][0]["quantity"] = json!(1.0005),
@@ -166,4 +167,35 @@ fn events_without_the_extension_are_general() {
         from_epcis(&event, &extension::context(), &BTreeMap::new()),
         Ok(Mapped::General)
     );
+}
+
+#[test]
+fn a_transformation_of_nothing_has_no_event() {
+    let mut record = examples::records()
+        .into_iter()
+        .find(|(k, _)| *k == FlowKind::Transform)
+        .unwrap()
+        .1;
+    let retrace_domain::record::Record::Flow(flow) = &mut record else {
+        unreachable!()
+    };
+    let retrace_domain::flow::Flow::Transform(transform) = &mut flow.flow else {
+        unreachable!()
+    };
+    transform.outputs.clear();
+    let one_sided = to_epcis(&record, &BTreeMap::new()).unwrap();
+    assert!(
+        one_sided["transformationID"]
+            .as_str()
+            .unwrap()
+            .starts_with("ni:///sha-256;")
+    );
+    let retrace_domain::record::Record::Flow(flow) = &mut record else {
+        unreachable!()
+    };
+    let retrace_domain::flow::Flow::Transform(transform) = &mut flow.flow else {
+        unreachable!()
+    };
+    transform.inputs.clear();
+    assert!(to_epcis(&record, &BTreeMap::new()).is_err());
 }
