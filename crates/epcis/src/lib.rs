@@ -59,6 +59,7 @@
 //! # Ok::<(), retrace_epcis::HashError>(())
 //! ```
 
+pub mod capture;
 pub mod context;
 pub mod document;
 pub mod extension;
@@ -68,6 +69,7 @@ pub mod mapping;
 pub mod prehash;
 pub mod quantity;
 pub mod schema;
+pub mod signature;
 pub mod timestamp;
 pub mod uri;
 pub mod value;
