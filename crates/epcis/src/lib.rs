@@ -68,6 +68,7 @@ pub mod jsonld;
 pub mod mapping;
 pub mod prehash;
 pub mod quantity;
+pub mod query;
 pub mod schema;
 pub mod signature;
 pub mod timestamp;
