@@ -6,4 +6,5 @@
 mod errors;
 mod examples;
 mod mapping_md;
+mod query;
 mod round_trip;
