@@ -62,6 +62,7 @@
 pub mod capture;
 pub mod context;
 pub mod document;
+pub mod epc_format;
 pub mod extension;
 pub mod identifier;
 pub mod jsonld;
