@@ -1,6 +1,6 @@
 //! The standard query parameters of `GET /events` (EPCIS 2.0 §8.2.7.1, SimpleEventQuery, in
 //! the REST binding's form: one URL parameter each, lists pipe-delimited), parsed into a
-//! typed [`Query`], and the predicate [`matches`] over EPCIS event JSON, so that a store can
+//! typed [`Query`], and the predicate [`matches`](fn@matches) over EPCIS event JSON, so that a store can
 //! fetch candidates by its cheaper indexes and filter them exactly here; [`order`] sorts them
 //! by `orderBy` and `orderDirection`.
 //!

@@ -134,3 +134,35 @@ fn broken_examples_do_not_validate() {
         );
     }
 }
+
+/// Every GS1 example that the schema accepts is captured whole: one general event per
+/// event, each with the hash ID the document has, and the kept event hashes the same on its
+/// own.
+#[test]
+fn every_valid_example_is_captured_with_stable_hash_ids() {
+    let ledger = std::collections::BTreeMap::new();
+    for (name, doc) in examples() {
+        if name == SCHEMA_INVALID_EXAMPLE {
+            continue;
+        }
+        let captured = retrace_epcis::capture::capture(&doc, &ledger)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ids = document_hash_ids(&doc).unwrap();
+        assert_eq!(captured.len(), ids.len(), "{name}");
+        for (event, id) in captured.iter().zip(&ids) {
+            assert_eq!(
+                event.outcome,
+                retrace_epcis::capture::Outcome::General,
+                "{name}"
+            );
+            assert_eq!(event.hash_id.as_ref(), Some(id), "{name}");
+            assert_eq!(
+                &retrace_epcis::event_hash_id(&event.event, &retrace_epcis::Context::epcis())
+                    .unwrap(),
+                id,
+                "{name} event {}: kept on its own",
+                event.index
+            );
+        }
+    }
+}
