@@ -14,8 +14,8 @@
 //! | `adjust` | ObjectEvent `OBSERVE` | `inspecting`, or `destroying` / `destroyed` | — |
 //! | `correction` | the corrected event again, with an `errorDeclaration` (§7.4.1.2) | — | — |
 //!
-//! Every lot is an EPC class in a quantity list ([`identifier::lot_class`]), every mass a
-//! quantity in kilograms ([`quantity`]); the enterprise, the flow kind and whatever EPCIS has
+//! Every lot is an EPC class in a quantity list ([`crate::identifier::lot_class`]), every mass a
+//! quantity in kilograms ([`crate::quantity`]); the enterprise, the flow kind and whatever EPCIS has
 //! no field for are `rareearth` extension fields ([`crate::extension`]); the facility is the
 //! read point (and the business location where the goods stay). Lot master data — product,
 //! grade and its basis, moisture, loss on ignition, purity, certificate, element
@@ -38,9 +38,6 @@ pub use from_epcis::from_epcis;
 pub use to_epcis::to_epcis;
 
 use crate::HashError;
-
-#[cfg(doc)]
-use crate::{identifier, quantity};
 
 /// What the mapping of corrections needs to know of the ledger: an error declaration repeats
 /// the event it declares wrong (EPCIS 2.0 §7.4.1.2), and names it by its eventID.

@@ -225,13 +225,17 @@ fn extract(flow: &FlowEvent, extract: &Extract) -> Result<Event, ToEpcisError> {
 
 fn import(flow: &FlowEvent, import: &Import) -> Result<Event, ToEpcisError> {
     let mut event = new_lot_event(flow, &import.output, Some("receiving"))?;
-    event.insert(
-        "sourceList".to_owned(),
-        json!([{"type": "location", "source": identifier::country(&import.origin_country)}]),
+    parties(
+        &mut event,
+        "sourceList",
+        "source",
+        &[("location", identifier::country(&import.origin_country))],
     );
-    event.insert(
-        "destinationList".to_owned(),
-        json!([{"type": "owning_party", "destination": identifier::party(&flow.enterprise)}]),
+    parties(
+        &mut event,
+        "destinationList",
+        "destination",
+        &[("owning_party", identifier::party(&flow.enterprise))],
     );
     put(
         &mut event,
@@ -318,6 +322,15 @@ fn transform(flow: &FlowEvent, transform: &Transform) -> Result<Event, ToEpcisEr
     Ok(event)
 }
 
+/// A source or destination list (CBV 2.0 §7.4): `(type, URI)` pairs.
+fn parties(event: &mut Event, list: &str, member: &str, entries: &[(&str, String)]) {
+    let items = entries
+        .iter()
+        .map(|(kind, uri)| json!({"type": kind, member: uri}))
+        .collect();
+    event.insert(list.to_owned(), Value::Array(items));
+}
+
 fn business_transaction(kind: &str, uri: String) -> Value {
     json!({"type": kind, "bizTransaction": uri})
 }
@@ -348,13 +361,17 @@ fn ship(flow: &FlowEvent, ship: &Ship) -> Result<Event, ToEpcisError> {
         ));
     }
     event.insert("bizTransactionList".to_owned(), Value::Array(transactions));
-    event.insert(
-        "sourceList".to_owned(),
-        json!([{"type": "owning_party", "source": identifier::party(&flow.enterprise)}]),
+    parties(
+        &mut event,
+        "sourceList",
+        "source",
+        &[("owning_party", identifier::party(&flow.enterprise))],
     );
-    event.insert(
-        "destinationList".to_owned(),
-        json!([{"type": "owning_party", "destination": identifier::party(&ship.to)}]),
+    parties(
+        &mut event,
+        "destinationList",
+        "destination",
+        &[("owning_party", identifier::party(&ship.to))],
     );
     Ok(event)
 }
@@ -373,13 +390,17 @@ fn receive(flow: &FlowEvent, receive: &Receive) -> Result<Event, ToEpcisError> {
             identifier::document(&receive.from, Document::Shipment, &receive.shipment),
         )]),
     );
-    event.insert(
-        "sourceList".to_owned(),
-        json!([{"type": "owning_party", "source": identifier::party(&receive.from)}]),
+    parties(
+        &mut event,
+        "sourceList",
+        "source",
+        &[("owning_party", identifier::party(&receive.from))],
     );
-    event.insert(
-        "destinationList".to_owned(),
-        json!([{"type": "owning_party", "destination": identifier::party(&flow.enterprise)}]),
+    parties(
+        &mut event,
+        "destinationList",
+        "destination",
+        &[("owning_party", identifier::party(&flow.enterprise))],
     );
     if let Some(grade) = receive.grade {
         put(
@@ -401,17 +422,17 @@ fn transfer(flow: &FlowEvent, transfer: &Transfer) -> Result<Event, ToEpcisError
         "bizTransactionList".to_owned(),
         json!([{"bizTransaction": identifier::document(&flow.enterprise, Document::Title, &transfer.document)}]),
     );
-    event.insert(
-        "sourceList".to_owned(),
-        json!([{"type": "owning_party", "source": identifier::party(&flow.enterprise)}]),
+    parties(
+        &mut event,
+        "sourceList",
+        "source",
+        &[("owning_party", identifier::party(&flow.enterprise))],
     );
-    let mut destinations =
-        vec![json!({"type": "owning_party", "destination": identifier::party(&transfer.to)})];
+    let mut destinations = vec![("owning_party", identifier::party(&transfer.to))];
     if let Some(holder) = &transfer.holder {
-        destinations
-            .push(json!({"type": "possessing_party", "destination": identifier::party(holder)}));
+        destinations.push(("possessing_party", identifier::party(holder)));
     }
-    event.insert("destinationList".to_owned(), Value::Array(destinations));
+    parties(&mut event, "destinationList", "destination", &destinations);
     Ok(event)
 }
 
@@ -423,13 +444,17 @@ fn export(flow: &FlowEvent, export: &Export) -> Result<Event, ToEpcisError> {
     );
     event.insert("bizStep".to_owned(), json!("shipping"));
     event.insert("disposition".to_owned(), json!("in_transit"));
-    event.insert(
-        "sourceList".to_owned(),
-        json!([{"type": "owning_party", "source": identifier::party(&flow.enterprise)}]),
+    parties(
+        &mut event,
+        "sourceList",
+        "source",
+        &[("owning_party", identifier::party(&flow.enterprise))],
     );
-    event.insert(
-        "destinationList".to_owned(),
-        json!([{"type": "location", "destination": identifier::country(&export.destination_country)}]),
+    parties(
+        &mut event,
+        "destinationList",
+        "destination",
+        &[("location", identifier::country(&export.destination_country))],
     );
     put(&mut event, "commodityCode", json!(export.commodity_code));
     put_some(
