@@ -92,7 +92,7 @@ pub fn capture(
     let document = jsonld::with_sets_as_arrays(document);
     let mut by_event: Vec<Vec<Rejection>> = Vec::new();
     let mut whole = Vec::new();
-    if let Err(errors) = schema::validate(&document) {
+    if let Err(errors) = schema::validate_as_arrays(&document) {
         for error in errors {
             match error.event {
                 Some(index) => {

@@ -48,9 +48,13 @@ pub struct SchemaError {
 ///
 /// Only if the embedded schema were not the GS1 file this crate ships; its tests compile it.
 pub fn validate(document: &Value) -> Result<(), Vec<SchemaError>> {
-    let document = jsonld::with_sets_as_arrays(document);
+    validate_as_arrays(&jsonld::with_sets_as_arrays(document))
+}
+
+/// [`validate`] for a document whose sets are already arrays (capture has made that copy).
+pub(crate) fn validate_as_arrays(document: &Value) -> Result<(), Vec<SchemaError>> {
     let errors: Vec<SchemaError> = VALIDATOR
-        .iter_errors(&document)
+        .iter_errors(document)
         .map(|error| {
             let pointer = error.instance_path().to_string();
             SchemaError {
