@@ -16,7 +16,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
@@ -324,7 +324,11 @@ fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {
 /// The request as the trail names it: method, path and query. The API
 /// carries no secret in a URL, so the whole of it is kept.
 fn target(request: &Request) -> String {
-    let uri = request.uri();
+    // Inside the nested API router the URI has lost its `/api/v1` prefix.
+    let uri = request
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or(request.uri(), |o| &o.0);
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     format!("{} {path}", request.method())
 }
