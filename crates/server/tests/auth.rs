@@ -34,7 +34,10 @@ async fn a_login_starts_a_session_with_a_strict_cookie() {
     for attribute in ["retrace_session=", "HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
     }
-    assert!(!cookie.contains("Secure"), "no Secure on plain HTTP: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "no Secure on plain HTTP: {cookie}"
+    );
     assert_eq!(
         answer.headers.get(header::CACHE_CONTROL).unwrap(),
         "no-store"
@@ -47,12 +50,24 @@ async fn a_login_starts_a_session_with_a_strict_cookie() {
     );
     let session = app.login("miner.clerk", PASSWORD).await;
     let me = app
-        .send_as(&session.credentials(), Method::GET, "/session", None, Vec::new())
+        .send_as(
+            &session.credentials(),
+            Method::GET,
+            "/session",
+            None,
+            Vec::new(),
+        )
         .await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.text());
     assert_eq!(me.json()["csrf_token"], session.csrf);
     let logout = app
-        .send_as(&session.credentials(), Method::DELETE, "/session", None, Vec::new())
+        .send_as(
+            &session.credentials(),
+            Method::DELETE,
+            "/session",
+            None,
+            Vec::new(),
+        )
         .await;
     assert_eq!(logout.status, StatusCode::NO_CONTENT);
     assert!(cookie_attributes(&logout).contains("Max-Age=0"));
@@ -94,7 +109,10 @@ async fn a_login_never_keeps_the_session_it_came_with() {
         .await;
     assert_eq!(answer.status, StatusCode::CREATED);
     let fresh = cookie_attributes(&answer);
-    assert!(!fresh.starts_with(&planted.cookie), "a new id at every login");
+    assert!(
+        !fresh.starts_with(&planted.cookie),
+        "a new id at every login"
+    );
     let old = app
         .send_as(&planted.credentials(), Method::GET, "/me", None, Vec::new())
         .await;
@@ -177,7 +195,10 @@ async fn sessions_end_when_idle_and_after_eight_hours() {
     let me = |s: &Session| {
         let who = s.credentials();
         let app = &app;
-        async move { app.send_as(&who, Method::GET, "/me", None, Vec::new()).await }
+        async move {
+            app.send_as(&who, Method::GET, "/me", None, Vec::new())
+                .await
+        }
     };
     for _ in 0..3 {
         app.clock.advance(Duration::minutes(20));
@@ -211,7 +232,11 @@ async fn repeated_failures_throttle_then_lock_an_account() {
     let app = App::start().await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        statuses.push(app.try_login("miner.boss", "Wrong-Password-123").await.status);
+        statuses.push(
+            app.try_login("miner.boss", "Wrong-Password-123")
+                .await
+                .status,
+        );
     }
     assert_eq!(statuses[..5], [StatusCode::UNAUTHORIZED; 5]);
     assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
@@ -265,32 +290,61 @@ async fn a_revoked_token_stops_working_at_once() {
     assert!(token.starts_with("rt_") && token.len() == 55);
     let id = issued["id"].as_str().unwrap().to_owned();
     let erp = Credentials::Bearer(token.clone());
-    let me = app.send_as(&erp, Method::GET, "/me", None, Vec::new()).await;
+    let me = app
+        .send_as(&erp, Method::GET, "/me", None, Vec::new())
+        .await;
     assert_eq!(me.status, StatusCode::OK);
     let listed = app
         .send_as(&boss, Method::GET, "/tokens", None, Vec::new())
         .await
         .text();
-    assert!(listed.contains(&id) && !listed.contains(&token), "listed without secret");
+    assert!(
+        listed.contains(&id) && !listed.contains(&token),
+        "listed without secret"
+    );
     let revoked = app
-        .send_as(&boss, Method::DELETE, &format!("/tokens/{id}"), None, Vec::new())
+        .send_as(
+            &boss,
+            Method::DELETE,
+            &format!("/tokens/{id}"),
+            None,
+            Vec::new(),
+        )
         .await;
     assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text());
     let problem = app
         .send_as(&erp, Method::GET, "/me", None, Vec::new())
         .await
         .problem(StatusCode::UNAUTHORIZED);
-    assert!(problem["detail"].as_str().unwrap().contains("revoked"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("revoked"),
+        "{problem}"
+    );
     let expired = app
-        .send_as(&app.token("miner.clerk"), Method::GET, "/me", None, Vec::new())
+        .send_as(
+            &app.token("miner.clerk"),
+            Method::GET,
+            "/me",
+            None,
+            Vec::new(),
+        )
         .await;
     assert_eq!(expired.status, StatusCode::OK, "other tokens still work");
     app.clock.advance(Duration::days(91));
     let problem = app
-        .send_as(&app.token("miner.clerk"), Method::GET, "/me", None, Vec::new())
+        .send_as(
+            &app.token("miner.clerk"),
+            Method::GET,
+            "/me",
+            None,
+            Vec::new(),
+        )
         .await
         .problem(StatusCode::UNAUTHORIZED);
-    assert!(problem["detail"].as_str().unwrap().contains("expired"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("expired"),
+        "{problem}"
+    );
 }
 
 #[tokio::test]
@@ -314,7 +368,10 @@ async fn a_disabled_account_stops_at_once() {
     }
     let again = app.try_login("smelter.clerk", PASSWORD).await;
     let problem = again.problem(StatusCode::UNAUTHORIZED);
-    assert!(problem["detail_zh"].as_str().unwrap().contains("停用"), "{problem}");
+    assert!(
+        problem["detail_zh"].as_str().unwrap().contains("停用"),
+        "{problem}"
+    );
 }
 
 #[tokio::test]
@@ -323,7 +380,9 @@ async fn a_new_password_meets_the_policy_and_ends_other_sessions() {
     let here = app.login("miner.clerk", PASSWORD).await;
     let elsewhere = app.login("miner.clerk", PASSWORD).await;
     let change = |current: &str, new: &str| {
-        json!({"current": current, "new": new}).to_string().into_bytes()
+        json!({"current": current, "new": new})
+            .to_string()
+            .into_bytes()
     };
     let weak = app
         .send_as(
@@ -346,7 +405,10 @@ async fn a_new_password_meets_the_policy_and_ends_other_sessions() {
             change("Not-My-Password-9", "A much better passphrase 7"),
         )
         .await;
-    assert_eq!(wrong.problem(StatusCode::UNPROCESSABLE_ENTITY)["field"], "current");
+    assert_eq!(
+        wrong.problem(StatusCode::UNPROCESSABLE_ENTITY)["field"],
+        "current"
+    );
     let changed = app
         .send_as(
             &here.credentials(),
@@ -360,10 +422,20 @@ async fn a_new_password_meets_the_policy_and_ends_other_sessions() {
     let still = app
         .send_as(&here.credentials(), Method::GET, "/me", None, Vec::new())
         .await;
-    assert_eq!(still.status, StatusCode::OK, "the session that changed it goes on");
-    app.send_as(&elsewhere.credentials(), Method::GET, "/me", None, Vec::new())
-        .await
-        .problem(StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        still.status,
+        StatusCode::OK,
+        "the session that changed it goes on"
+    );
+    app.send_as(
+        &elsewhere.credentials(),
+        Method::GET,
+        "/me",
+        None,
+        Vec::new(),
+    )
+    .await
+    .problem(StatusCode::UNAUTHORIZED);
     app.try_login("miner.clerk", PASSWORD)
         .await
         .problem(StatusCode::UNAUTHORIZED);
@@ -381,21 +453,35 @@ async fn the_trail_shows_who_read_what_and_proves_it() {
     app.record("miner.clerk", &json!([extract("ORE-2507-02", "3 t")]))
         .await;
     let trail = app
-        .get_as("national.auditor", "/trail?account=ganzhou.city&action=read")
+        .get_as(
+            "national.auditor",
+            "/trail?account=ganzhou.city&action=read",
+        )
         .await;
     assert_eq!(trail.status, StatusCode::OK, "{}", trail.text());
     let trail = trail.json();
     let items = trail["items"].as_array().unwrap();
     let entry = items
         .iter()
-        .find(|e| e["target"].as_str().unwrap().contains("/api/v1/events?enterprise="))
+        .find(|e| {
+            e["target"]
+                .as_str()
+                .unwrap()
+                .contains("/api/v1/events?enterprise=")
+        })
         .unwrap_or_else(|| panic!("the read is on the trail: {trail}"));
     assert_eq!(entry["status"], 200);
-    assert_eq!(entry["actor"]["role"], "regulator:prefecture:3607:industry_it");
+    assert_eq!(
+        entry["actor"]["role"],
+        "regulator:prefecture:3607:industry_it"
+    );
     assert_eq!(entry["actor"]["address"], "127.0.0.1");
     assert_eq!(entry["enterprises"], json!([p.smelter.as_str()]));
     let written = app
-        .get_as("national.auditor", "/trail?account=miner.clerk&action=record")
+        .get_as(
+            "national.auditor",
+            "/trail?account=miner.clerk&action=record",
+        )
         .await
         .json();
     assert_eq!(written["items"].as_array().unwrap().len(), 1, "{written}");
@@ -425,7 +511,10 @@ async fn the_trail_shows_who_read_what_and_proves_it() {
     let proof = app
         .get_as(
             "national.auditor",
-            &format!("/trail/proofs/inclusion?index={index}&size={}", checkpoint.size()),
+            &format!(
+                "/trail/proofs/inclusion?index={index}&size={}",
+                checkpoint.size()
+            ),
         )
         .await
         .json();
@@ -521,8 +610,11 @@ async fn https_serves_with_secure_host_cookies() {
         .await
         .unwrap();
     let mut buffer = Vec::new();
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), read.read_to_end(&mut buffer))
-        .await;
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        read.read_to_end(&mut buffer),
+    )
+    .await;
     assert!(!String::from_utf8_lossy(&buffer).contains("200 OK"));
     drop(stop);
 }
