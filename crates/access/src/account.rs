@@ -108,6 +108,7 @@ pub struct Account {
 /// The language an account reads pages and messages in: Simplified Chinese
 /// by default, for the plant clerks and officials retrace serves first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Language {
     #[default]
     #[serde(rename = "zh")]

@@ -25,6 +25,8 @@
 pub mod account;
 pub mod capability;
 pub mod csrf;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod password;
 pub mod policy;
 pub mod role;

@@ -12,6 +12,7 @@ use crate::uscc::Uscc;
 
 /// One act, with when it took effect and who did it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActRecord {
     #[serde(with = "time::serde::rfc3339")]
     pub effective: OffsetDateTime,
@@ -25,6 +26,7 @@ pub struct ActRecord {
 
 /// The acts of the register.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "act", rename_all = "snake_case")]
 pub enum Act {
     RegisterEnterprise(Enterprise),
@@ -56,6 +58,7 @@ impl Act {
 
 /// A designation withdrawn from a day on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Revocation {
     pub enterprise: Uscc,

@@ -72,6 +72,7 @@ impl<'de> Deserialize<'de> for FacilityId {
 
 /// What a transformation does. Recovery bands are kept per process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Process {
     /// Ore dressing: crude ore to concentrate.
@@ -113,6 +114,7 @@ impl Process {
 
 /// What kind of facility, with the particulars of each.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FacilityKind {
     Mine {
@@ -134,6 +136,7 @@ pub enum FacilityKind {
 
 /// A permit a facility must hold: safety, discharge, radiation (for monazite).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Permit {
     pub kind: String,
@@ -144,6 +147,7 @@ pub struct Permit {
 /// A facility on the register. (Unknown fields are refused by the flattened
 /// [`FacilityKind`], since serde cannot deny them on a struct that flattens.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Facility {
     pub id: FacilityId,
     pub operator: Uscc,

@@ -14,6 +14,8 @@ pub mod flow;
 pub mod lot;
 pub mod measurement;
 pub mod memory;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod product;
 pub mod project;
 pub mod quantity;

@@ -86,7 +86,7 @@ fn checked_display_name(text: Option<String>) -> Result<Option<String>, ApiError
     .transpose()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewAccount {
     name: String,
@@ -99,6 +99,13 @@ pub(crate) struct NewAccount {
 }
 
 /// `POST /accounts`: creates an account in the caller's reach.
+#[utoipa::path(
+    operation_id = "accounts_create",
+    post, path = "/api/v1/accounts", tag = "accounts", summary = "Create an account (administrator; enterprise manager for its own enterprise)",
+    request_body = NewAccount,
+    responses((status = 201, description = "Created", body = retrace_store::AccountView), crate::openapi::WriteErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn create<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -126,7 +133,8 @@ pub(crate) async fn create<S: Store + Identity>(
     Ok(trailed(StatusCode::CREATED, view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageQuery {
     after: Option<String>,
@@ -134,6 +142,13 @@ pub(crate) struct PageQuery {
 }
 
 /// `GET /accounts`: the accounts in the caller's reach.
+#[utoipa::path(
+    operation_id = "accounts_list",
+    get, path = "/api/v1/accounts", tag = "accounts", summary = "The accounts in reach",
+    params(PageQuery),
+    responses((status = 200, description = "A page of accounts", body = retrace_store::Page<retrace_store::AccountView>), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn list<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -145,6 +160,13 @@ pub(crate) async fn list<S: Store + Identity>(
 }
 
 /// `GET /accounts/{name}`.
+#[utoipa::path(
+    operation_id = "accounts_one",
+    get, path = "/api/v1/accounts/{name}", tag = "accounts", summary = "One account in reach",
+    params(("name" = String, Path, description = "The account name")),
+    responses((status = 200, description = "The account", body = retrace_store::AccountView), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn one<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -156,7 +178,7 @@ pub(crate) async fn one<S: Store + Identity>(
     Ok(Json(state.store.account_view(&by, &name).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AccountPatch {
     #[serde(default)]
@@ -175,6 +197,15 @@ pub(crate) struct AccountPatch {
 /// or language of an account in reach. A change of role, a disabling or a
 /// new password ends its sessions; a change of role or a disabling revokes
 /// its tokens.
+#[utoipa::path(
+    operation_id = "accounts_change",
+    patch, path = "/api/v1/accounts/{name}", tag = "accounts", summary = "Change an account's role, state, password, display name or language",
+    description = "A change of role, a disabling or a new password ends the account's sessions; a change of role or a disabling revokes its tokens.",
+    params(("name" = String, Path, description = "The account name")),
+    request_body = AccountPatch,
+    responses((status = 200, description = "Changed", body = retrace_store::AccountView), crate::openapi::WriteErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn change<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -220,6 +251,12 @@ pub(crate) async fn change<S: Store + Identity>(
 }
 
 /// `GET /me`: the caller's own account.
+#[utoipa::path(
+    operation_id = "accounts_me",
+    get, path = "/api/v1/me", tag = "accounts", summary = "The caller's own account",
+    responses((status = 200, description = "The account", body = retrace_store::AccountView), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn me<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -241,7 +278,7 @@ pub(crate) async fn me<S: Store + Identity>(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MePatch {
     #[serde(default)]
@@ -251,6 +288,13 @@ pub(crate) struct MePatch {
 }
 
 /// `PATCH /me`: the caller's display name and language.
+#[utoipa::path(
+    operation_id = "accounts_change_me",
+    patch, path = "/api/v1/me", tag = "accounts", summary = "The caller's display name and language",
+    request_body = MePatch,
+    responses((status = 200, description = "Changed", body = retrace_store::AccountView), crate::openapi::WriteErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn change_me<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -275,7 +319,7 @@ pub(crate) async fn change_me<S: Store + Identity>(
     Ok(trailed(StatusCode::OK, view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PasswordChange {
     current: String,
@@ -284,6 +328,13 @@ pub(crate) struct PasswordChange {
 
 /// `POST /me/password`: the caller's own password, given the current one.
 /// Ends the caller's other sessions.
+#[utoipa::path(
+    operation_id = "accounts_change_password",
+    post, path = "/api/v1/me/password", tag = "accounts", summary = "The caller's own password; ends its other sessions",
+    request_body = PasswordChange,
+    responses((status = 200, description = "Changed", body = retrace_store::AccountView), crate::openapi::WriteErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn change_password<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -325,7 +376,7 @@ pub(crate) async fn change_password<S: Store + Identity>(
     Ok(trailed(StatusCode::OK, view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewToken {
     /// The account the token acts as; the caller's own by default.
@@ -341,7 +392,7 @@ pub(crate) struct NewToken {
 }
 
 /// A token just issued: the only time its secret is shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct IssuedToken {
     /// The token: `Authorization: Bearer <token>`. Shown once; retrace keeps
     /// only its digest.
@@ -351,6 +402,13 @@ pub(crate) struct IssuedToken {
 }
 
 /// `POST /tokens`: issues an API token for an account in reach.
+#[utoipa::path(
+    operation_id = "accounts_issue",
+    post, path = "/api/v1/tokens", tag = "accounts", summary = "Issue an API token for an account in reach; the token is shown once",
+    request_body = NewToken,
+    responses((status = 201, description = "Issued", body = IssuedToken), crate::openapi::WriteErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn issue<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -418,6 +476,13 @@ pub(crate) async fn issue<S: Store + Identity>(
 }
 
 /// `GET /tokens`: the tokens in reach, without their secrets.
+#[utoipa::path(
+    operation_id = "accounts_tokens",
+    get, path = "/api/v1/tokens", tag = "accounts", summary = "The tokens in reach, without their secrets",
+    params(PageQuery),
+    responses((status = 200, description = "A page of tokens", body = retrace_store::Page<retrace_store::TokenView>), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn tokens<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -430,6 +495,13 @@ pub(crate) async fn tokens<S: Store + Identity>(
 
 /// `DELETE /tokens/{id}`: revokes a token; it stops working with the next
 /// request that presents it.
+#[utoipa::path(
+    operation_id = "accounts_revoke",
+    delete, path = "/api/v1/tokens/{id}", tag = "accounts", summary = "Revoke a token; it stops working with the next request",
+    params(("id" = String, Path, description = "The token's public id")),
+    responses((status = 200, description = "Revoked", body = retrace_store::TokenView), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn revoke<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,

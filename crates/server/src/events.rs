@@ -24,14 +24,14 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// The answer to a recorded batch: the checkpoint every receipt leads to, and one receipt per
 /// record in batch order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Recorded {
     /// The signed note (C2SP tlog-checkpoint).
     checkpoint: String,
     receipts: Vec<RecordedEntry>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RecordedEntry {
     index: u64,
     /// The RFC 9162 leaf hash, lowercase hex.
@@ -106,6 +106,18 @@ fn csv_place(error: &StoreError, rows: Option<&[CsvRecord]>) -> Option<CsvPlace>
 /// receipts. With an `Idempotency-Key` header a retried request answers with
 /// the first one's receipts (and `Idempotent-Replayed: true`) and records
 /// nothing; the same key with another body is refused.
+#[utoipa::path(
+    operation_id = "events_record",
+    post, path = "/api/v1/events", tag = "events",
+    summary = "Record a batch of flows or acts, all or nothing",
+    description = "A JSON array of records (`application/json`) or a CSV file (`text/csv`, one row per flow). Enterprise accounts record their own enterprise's flows; the administrator register acts; the ministry designations. An `Idempotency-Key` header makes a retry safe: the same key and body answer with the first receipts (200, `Idempotent-Replayed: true`).",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters naming this request")),
+    request_body(content((Vec<retrace_domain::record::Record> = "application/json"), (String = "text/csv"))),
+    responses(
+        (status = 201, description = "Recorded: a receipt per record", body = Recorded),
+        (status = 200, description = "A retry of a request already recorded: its receipts", body = Recorded), crate::openapi::WriteErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn record<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -191,7 +203,8 @@ pub(crate) async fn record<S: Store + Identity>(
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     enterprise: Option<String>,
@@ -202,6 +215,13 @@ pub(crate) struct ListQuery {
 }
 
 /// `GET /events`: entries in ledger order.
+#[utoipa::path(
+    operation_id = "events_list",
+    get, path = "/api/v1/events", tag = "events", summary = "Entries in ledger order, within the caller's scope",
+    params(ListQuery),
+    responses((status = 200, description = "A page of entries", body = retrace_store::Page<retrace_store::EntryView>), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn list<S: Store>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -247,6 +267,13 @@ fn kind_token(value: Option<&str>) -> Result<Option<String>, ApiError> {
 }
 
 /// `GET /events/{index}`.
+#[utoipa::path(
+    operation_id = "events_one",
+    get, path = "/api/v1/events/{index}", tag = "events", summary = "One entry with its record",
+    params(("index" = u64, Path, description = "The ledger index")),
+    responses((status = 200, description = "The entry", body = retrace_store::EntryView), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn one<S: Store>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -260,6 +287,13 @@ pub(crate) async fn one<S: Store>(
 }
 
 /// `GET /events/{index}/receipt`: a C2SP tlog-proof against the latest checkpoint.
+#[utoipa::path(
+    operation_id = "events_receipt",
+    get, path = "/api/v1/events/{index}/receipt", tag = "events", summary = "The receipt of an entry (C2SP tlog-proof) against the latest checkpoint",
+    params(("index" = u64, Path, description = "The ledger index")),
+    responses((status = 200, description = "The receipt, verifiable offline with the log key", body = String, content_type = "text/plain"), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn receipt<S: Store>(
     State(state): State<AppState<S>>,
     caller: Caller,

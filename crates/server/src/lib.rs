@@ -56,6 +56,7 @@ pub mod auth;
 mod body;
 mod events;
 mod ledger;
+pub mod openapi;
 mod params;
 pub mod problem;
 mod public;
@@ -223,7 +224,8 @@ pub fn router<S: Store + Identity>(state: AppState<S>) -> Router {
         .route("/proofs/consistency", get(ledger::consistency::<S>))
         .route("/log-key", get(ledger::log_key::<S>))
         .route("/trail-key", get(ledger::trail_key::<S>))
-        .route("/healthz", get(ledger::health::<S>));
+        .route("/healthz", get(ledger::health::<S>))
+        .route("/openapi.json", get(openapi::serve));
     Router::new()
         .nest("/api/v1", private.merge(public).layer(small))
         .route("/healthz", get(ledger::health::<S>))

@@ -21,7 +21,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 const MAX_BARE_DETAIL: usize = 4 * 1024;
 
 /// An RFC 7807 problem, with retrace's extension members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem: `urn:retrace:problem:<slug>`, or `about:blank` where
     /// the status says it all (RFC 7807 §4.2).

@@ -14,6 +14,12 @@ use crate::{AppState, params};
 
 /// `GET /public/lots/{lot}`: the product, its producer and designation, the
 /// chain it came from, and a proof of every step.
+#[utoipa::path(
+    operation_id = "public_lot",
+    get, path = "/api/v1/public/lots/{lot}", tag = "public", summary = "What anyone may know of a lot: product, producer and designation, its chain and the proof of every step",
+    params(("lot" = String, Path, description = "The lot id with its slashes")),
+    responses((status = 200, description = "The public page of the lot", body = retrace_store::public::PublicLot), crate::openapi::PublicErrors)
+)]
 pub(crate) async fn lot<S: Store>(
     State(state): State<AppState<S>>,
     Path(lot): Path<String>,

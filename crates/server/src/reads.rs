@@ -16,6 +16,13 @@ use crate::{AppState, params, with_subjects};
 
 /// `GET /lots/{lot}`: the lot id keeps its slashes (`uscc/<USCC>/10/<lot>`,
 /// `01/<GTIN>/10/<lot>`), as in the GS1 Digital Link path the package's QR code carries.
+#[utoipa::path(
+    operation_id = "reads_lot",
+    get, path = "/api/v1/lots/{lot}", tag = "lots", summary = "A lot and its positions, as the caller may see them",
+    params(("lot" = String, Path, description = "The lot id with its slashes: `uscc/<USCC>/10/<lot>` or `01/<GTIN>/10/<lot>`")),
+    responses((status = 200, description = "The lot", body = retrace_store::LotView), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn lot<S: Store>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -31,7 +38,8 @@ pub(crate) async fn lot<S: Store>(
     Ok(with_subjects(Json(view), subjects))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TraceQuery {
     lot: Option<String>,
@@ -42,6 +50,14 @@ pub(crate) struct TraceQuery {
 
 /// `GET /trace`: backward to mines, imports and declared stock, or forward to holders,
 /// products and exports.
+#[utoipa::path(
+    operation_id = "reads_trace",
+    get, path = "/api/v1/trace", tag = "lots", summary = "Trace a lot backward to its sources or forward to its holders, products and exports",
+    description = "Edges of entries outside the caller's scope are shown by their public part only: `disclosed: false`, no masses, places only their record names `undisclosed`.",
+    params(TraceQuery),
+    responses((status = 200, description = "A page of the trace", body = retrace_store::trace::TraceAnswer), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn trace<S: Store>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -76,7 +92,8 @@ pub(crate) async fn trace<S: Store>(
     Ok(with_subjects(Json(answer), subjects))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StockQuery {
     holder: Option<String>,
@@ -87,6 +104,13 @@ pub(crate) struct StockQuery {
 }
 
 /// `GET /stock`: positions of lots at holders.
+#[utoipa::path(
+    operation_id = "reads_stock",
+    get, path = "/api/v1/stock", tag = "lots", summary = "Stock positions in scope",
+    params(StockQuery),
+    responses((status = 200, description = "A page of positions", body = retrace_store::Page<retrace_store::Position>), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn stock<S: Store>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -105,7 +129,8 @@ pub(crate) async fn stock<S: Store>(
     Ok(with_subjects(Json(found), subjects))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FlagQuery {
     rule: Option<String>,
@@ -116,6 +141,13 @@ pub(crate) struct FlagQuery {
 }
 
 /// `GET /flags`: open flags — what was recorded and breaks a rule.
+#[utoipa::path(
+    operation_id = "reads_flags",
+    get, path = "/api/v1/flags", tag = "lots", summary = "Open flags in scope: what was recorded and breaks a rule",
+    params(FlagQuery),
+    responses((status = 200, description = "A page of flags", body = retrace_store::Page<retrace_domain::project::Flag>), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn flags<S: Store>(
     State(state): State<AppState<S>>,
     caller: Caller,

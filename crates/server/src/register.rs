@@ -28,7 +28,8 @@ use crate::body::json;
 use crate::problem::ApiError;
 use crate::{AppState, params, with_subjects};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EnterpriseQuery {
     group: Option<String>,
@@ -52,6 +53,13 @@ fn token<T: DeserializeOwned>(
 }
 
 /// `GET /enterprises`: the enterprises in scope, with facilities and designations.
+#[utoipa::path(
+    operation_id = "register_enterprises",
+    get, path = "/api/v1/enterprises", tag = "register", summary = "Enterprises in scope, with facilities and designations",
+    params(EnterpriseQuery),
+    responses((status = 200, description = "A page of enterprises", body = retrace_store::Page<retrace_store::EnterpriseView>), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn enterprises<S: Store>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -78,6 +86,13 @@ pub(crate) async fn enterprises<S: Store>(
 }
 
 /// `GET /enterprises/{uscc}`.
+#[utoipa::path(
+    operation_id = "register_enterprise",
+    get, path = "/api/v1/enterprises/{uscc}", tag = "register", summary = "One enterprise in scope",
+    params(("uscc" = String, Path, description = "The enterprise's USCC")),
+    responses((status = 200, description = "The enterprise", body = retrace_store::EnterpriseView), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn enterprise<S: Store>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -89,7 +104,7 @@ pub(crate) async fn enterprise<S: Store>(
     Ok(with_subjects(Json(view), Subjects::of([&uscc])))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct GroupView {
     group: Group,
     name_zh: &'static str,
@@ -98,6 +113,12 @@ pub(crate) struct GroupView {
 
 /// `GET /groups`: the two groups all quota goes to since 2024 (Art. 6).
 /// Their members are `GET /enterprises?group=…`.
+#[utoipa::path(
+    operation_id = "register_groups",
+    get, path = "/api/v1/groups", tag = "register", summary = "The two groups all quota goes to (Art. 6)",
+    responses((status = 200, description = "The groups", body = Vec<GroupView>), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn groups(_caller: Caller) -> Json<Vec<GroupView>> {
     Json(
         [Group::NorthernRareEarth, Group::ChinaRareEarth]
@@ -111,7 +132,8 @@ pub(crate) async fn groups(_caller: Caller) -> Json<Vec<GroupView>> {
     )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FacilityQuery {
     operator: Option<String>,
@@ -122,6 +144,13 @@ pub(crate) struct FacilityQuery {
 
 /// `GET /facilities`: mines, plants and warehouses of enterprises in scope,
 /// with their licences and permits.
+#[utoipa::path(
+    operation_id = "register_facilities",
+    get, path = "/api/v1/facilities", tag = "register", summary = "Facilities of enterprises in scope, with licences and permits",
+    params(FacilityQuery),
+    responses((status = 200, description = "A page of facilities", body = retrace_store::Page<retrace_domain::facility::Facility>), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn facilities<S: Store>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -139,6 +168,13 @@ pub(crate) async fn facilities<S: Store>(
 }
 
 /// `GET /facilities/{id}`.
+#[utoipa::path(
+    operation_id = "register_facility",
+    get, path = "/api/v1/facilities/{id}", tag = "register", summary = "One facility of an enterprise in scope",
+    params(("id" = String, Path, description = "The facility id")),
+    responses((status = 200, description = "The facility", body = retrace_domain::facility::Facility), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn facility<S: Store>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -151,7 +187,8 @@ pub(crate) async fn facility<S: Store>(
     Ok(with_subjects(Json(found), subjects))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DesignationQuery {
     enterprise: Option<String>,
@@ -162,6 +199,13 @@ pub(crate) struct DesignationQuery {
 }
 
 /// `GET /designations`: designations of enterprises in scope (Art. 6, 7).
+#[utoipa::path(
+    operation_id = "register_designations",
+    get, path = "/api/v1/designations", tag = "register", summary = "Designations of enterprises in scope (Art. 6, 7)",
+    params(DesignationQuery),
+    responses((status = 200, description = "A page of designations", body = retrace_store::Page<retrace_domain::enterprise::Designation>), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn designations<S: Store>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -204,7 +248,7 @@ pub(crate) async fn designations<S: Store>(
 }
 
 /// The answer to a register act: the ledger entry it became.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ActRecorded {
     index: u64,
     leaf: String,
@@ -257,6 +301,13 @@ async fn act<S: Store + Identity>(
 
 /// `POST /enterprises`: enters an enterprise on the register, or changes its
 /// entry (the administrator).
+#[utoipa::path(
+    operation_id = "register_register_enterprise",
+    post, path = "/api/v1/enterprises", tag = "register", summary = "Enter an enterprise on the register (administrator)",
+    request_body = retrace_domain::enterprise::Enterprise,
+    responses((status = 201, description = "Recorded as an act", body = ActRecorded), crate::openapi::WriteErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn register_enterprise<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -269,6 +320,13 @@ pub(crate) async fn register_enterprise<S: Store + Identity>(
 
 /// `POST /facilities`: enters a facility with its licence and permits, or
 /// changes its entry (the administrator).
+#[utoipa::path(
+    operation_id = "register_register_facility",
+    post, path = "/api/v1/facilities", tag = "register", summary = "Enter a facility with its licence and permits (administrator)",
+    request_body = retrace_domain::facility::Facility,
+    responses((status = 201, description = "Recorded as an act", body = ActRecorded), crate::openapi::WriteErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn register_facility<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -281,6 +339,13 @@ pub(crate) async fn register_facility<S: Store + Identity>(
 
 /// `POST /designations`: designates a production enterprise for a category
 /// (the ministry, Art. 6, 7).
+#[utoipa::path(
+    operation_id = "register_designate",
+    post, path = "/api/v1/designations", tag = "register", summary = "Designate a production enterprise (the ministry, Art. 6, 7)",
+    request_body = retrace_domain::enterprise::Designation,
+    responses((status = 201, description = "Recorded as an act", body = ActRecorded), crate::openapi::WriteErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn designate<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -295,6 +360,13 @@ pub(crate) async fn designate<S: Store + Identity>(
 }
 
 /// `POST /designations/revocations`: withdraws a designation from a day on.
+#[utoipa::path(
+    operation_id = "register_revoke",
+    post, path = "/api/v1/designations/revocations", tag = "register", summary = "Withdraw a designation from a day on (the ministry)",
+    request_body = retrace_domain::act::Revocation,
+    responses((status = 201, description = "Recorded as an act", body = ActRecorded), crate::openapi::WriteErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn revoke<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,

@@ -21,7 +21,7 @@ use crate::body::json;
 use crate::problem::ApiError;
 
 /// A login.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Login {
     account: String,
@@ -29,7 +29,7 @@ pub(crate) struct Login {
 }
 
 /// Who is logged in, and the token a page sends back with what it changes.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct SessionView {
     account: AccountName,
     role: retrace_access::Role,
@@ -63,6 +63,12 @@ fn throttled(verdict: Verdict) -> Option<ApiError> {
 
 /// `POST /session`: logs in with an account name and password, and sets the
 /// session cookie.
+#[utoipa::path(
+    operation_id = "session_start",
+    post, path = "/api/v1/session", tag = "session", summary = "Log in with an account name and password; sets the session cookie",
+    request_body = Login,
+    responses((status = 201, description = "Logged in; the answer carries the session's CSRF token", body = SessionView), crate::openapi::LoginErrors)
+)]
 pub(crate) async fn start<S: Store + Identity>(
     State(state): State<AppState<S>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -199,6 +205,12 @@ pub(crate) async fn start<S: Store + Identity>(
 }
 
 /// `GET /session`: who the session is, with its CSRF token.
+#[utoipa::path(
+    operation_id = "session_current",
+    get, path = "/api/v1/session", tag = "session", summary = "Who the session is, with its CSRF token",
+    responses((status = 200, description = "The session", body = SessionView), crate::openapi::ReadErrors),
+    security(("session" = []), ("token" = []))
+)]
 pub(crate) async fn current<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -228,6 +240,12 @@ pub(crate) async fn current<S: Store + Identity>(
 }
 
 /// `DELETE /session`: logs out, ending the session and clearing the cookie.
+#[utoipa::path(
+    operation_id = "session_end",
+    delete, path = "/api/v1/session", tag = "session", summary = "Log out",
+    responses((status = 204, description = "Logged out; the cookie is cleared"), crate::openapi::ReadErrors),
+    security(("session" = []), ("token" = []))
+)]
 pub(crate) async fn end<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,

@@ -18,7 +18,8 @@ use crate::auth::Caller;
 use crate::problem::ApiError;
 use crate::{AppState, params, text};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TrailQuery {
     account: Option<String>,
@@ -44,6 +45,13 @@ fn moment(name: &'static str, value: Option<&str>) -> Result<Option<OffsetDateTi
 }
 
 /// `GET /trail`: trail entries in the auditor's region, oldest first.
+#[utoipa::path(
+    operation_id = "trail_search",
+    get, path = "/api/v1/trail", tag = "trail", summary = "The audit trail of the auditor's region: by person, enterprise, region, action and time",
+    params(TrailQuery),
+    responses((status = 200, description = "A page of trail entries", body = retrace_store::Page<retrace_store::TrailEntry>), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn search<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -74,6 +82,12 @@ pub(crate) async fn search<S: Store + Identity>(
 }
 
 /// `GET /trail/checkpoint`: the trail log's latest signed note.
+#[utoipa::path(
+    operation_id = "trail_checkpoint",
+    get, path = "/api/v1/trail/checkpoint", tag = "trail", summary = "The audit trail's latest signed checkpoint",
+    responses((status = 200, description = "The signed note", body = String, content_type = "text/plain"), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn checkpoint<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -82,14 +96,15 @@ pub(crate) async fn checkpoint<S: Store + Identity>(
     Ok(text(state.store.trail_checkpoint().await?.to_bytes()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProofQuery {
     index: Option<String>,
     size: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct TrailProof {
     index: u64,
     size: u64,
@@ -100,6 +115,13 @@ pub(crate) struct TrailProof {
 }
 
 /// `GET /trail/proofs/inclusion`: that a trail entry is in the trail tree.
+#[utoipa::path(
+    operation_id = "trail_inclusion",
+    get, path = "/api/v1/trail/proofs/inclusion", tag = "trail", summary = "That a trail entry is in the trail tree (RFC 9162 §2.1.3)",
+    params(ProofQuery),
+    responses((status = 200, description = "The entry and its audit path", body = TrailProof), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn inclusion<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,

@@ -34,6 +34,7 @@ type Answer<T> = Result<T, StoreError>;
 
 /// An account as the API shows it: never its password hash.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountView {
     pub name: AccountName,
     pub role: Role,
@@ -66,6 +67,7 @@ impl AccountChange {
 
 /// An API token as the API lists it: never its digest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenView {
     pub id: TokenId,
     pub account: AccountName,

@@ -38,6 +38,7 @@ impl PageRequest {
 
 /// One page of a listing, with the cursor of the next if there is one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
@@ -45,13 +46,16 @@ pub struct Page<T> {
 
 /// A ledger entry with the record it holds, as its owner may see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntryView {
     pub index: u64,
     /// When the system recorded it (RFC 3339, UTC).
     pub record_time: String,
     pub kind: String,
     pub enterprise: Uscc,
+    /// The RFC 9162 leaf hash, lowercase hex.
     #[serde(serialize_with = "hash_hex")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub leaf: Hash,
     pub record: Record,
     /// The entry that declared this one wrong, if any.
@@ -72,6 +76,7 @@ pub struct Appended {
 
 /// Stock of one lot at one holder for one owner.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Position {
     pub lot: LotId,
     pub holder: Uscc,
@@ -84,6 +89,7 @@ pub struct Position {
 
 /// A lot with where it is now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LotView {
     pub state: LotState,
     pub positions: Vec<Position>,
@@ -167,6 +173,7 @@ pub struct EnterpriseFilter {
 
 /// An enterprise with its facilities (and their permits) and designations.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnterpriseView {
     #[serde(flatten)]
     pub enterprise: Enterprise,

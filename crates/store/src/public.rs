@@ -31,6 +31,7 @@ pub const MAX_PUBLIC_LOTS: usize = 200;
 
 /// A lot as the public sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicLot {
     /// How the lot itself was made.
     pub lot: PublicStep,
@@ -51,6 +52,7 @@ pub struct PublicLot {
 
 /// How one lot came to be.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicStep {
     pub lot: LotId,
     pub product: ProductCode,
@@ -70,6 +72,7 @@ pub struct PublicStep {
 
 /// An enterprise as the public register shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicParty {
     pub uscc: Uscc,
     pub name_zh: String,
@@ -81,6 +84,7 @@ pub struct PublicParty {
 
 /// A designation in force.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicDesignation {
     pub category: QuotaCategory,
     pub valid_from: Date,
@@ -102,6 +106,7 @@ impl From<&Designation> for PublicDesignation {
 /// The inclusion proof of one entry: its bytes (public part and salted
 /// commitments only) and the RFC 9162 §2.1.3 audit path to the checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicProof {
     pub index: u64,
     /// The entry's canonical bytes (`retrace/entry/v1`), as text.

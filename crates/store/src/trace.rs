@@ -34,6 +34,7 @@ pub const MAX_TRACE_EDGES: usize = 200_000;
 
 /// Which way to walk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Backward,
@@ -42,6 +43,7 @@ pub enum Direction {
 
 /// A place in the trace graph.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "node", rename_all = "snake_case")]
 pub enum TraceNode {
     Lot {
@@ -76,6 +78,7 @@ pub enum TraceNode {
 
 /// Whether an edge was recorded batch by batch or attributed over a pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EdgeBasis {
     Recorded,
@@ -84,6 +87,7 @@ pub enum EdgeBasis {
 
 /// One step of a trace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceEdge {
     pub from: TraceNode,
     pub to: TraceNode,
@@ -110,6 +114,7 @@ pub struct TraceEdge {
 
 /// A facility-month pool of one process.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PoolKey {
     pub facility: FacilityId,
     pub month: String,
@@ -118,6 +123,7 @@ pub struct PoolKey {
 
 /// A trace, one page of its edges at a time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceAnswer {
     pub lot: LotId,
     pub direction: Direction,

@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 
 /// How a caller proved who it is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Via {
     /// The command line on the data directory.
@@ -38,6 +39,7 @@ pub enum Via {
 
 /// Who did something, as the trail names them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Actor {
     /// The account; `None` for the installation or an anonymous caller.
     pub account: Option<AccountName>,
@@ -45,6 +47,7 @@ pub struct Actor {
     pub role: Option<Role>,
     pub via: Via,
     /// The network address of the client; `None` on the command line.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub address: Option<IpAddr>,
 }
 
@@ -108,6 +111,7 @@ impl Actor {
 
 /// One thing done, before the trail gives it its index and time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrailEvent {
     pub actor: Actor,
     /// What kind of thing: `read`, `record`, `login`, `logout`,
@@ -130,6 +134,7 @@ pub struct TrailEvent {
 
 /// A trail entry as an auditor reads it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrailEntry {
     /// Its index in the trail log.
     pub index: u64,
