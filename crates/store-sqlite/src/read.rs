@@ -28,8 +28,13 @@ use crate::schema;
 use crate::trace::TableTrace;
 use crate::visibility::{self, Condition};
 
-/// Idle read connections kept open; more are opened under load and closed after.
-const POOL_SIZE: usize = 4;
+/// Read connections: at most this many reads run at once
+/// ([`crate::SqliteStore`] holds a semaphore of as many permits), so the pool
+/// never opens more and every connection is kept. Opening one parses the
+/// schema — far more work than a typical read — so a pool that opened
+/// connections under load and closed them after spent its time there; and
+/// more readers than this on a 2-core machine only wait for each other.
+pub(crate) const POOL_SIZE: usize = 4;
 
 /// A pool of read-only connections on the store's file.
 #[derive(Debug)]

@@ -81,6 +81,9 @@ pub struct SqliteStore {
     jobs: Option<mpsc::Sender<Job>>,
     writer: Option<JoinHandle<()>>,
     reads: Arc<ReadPool>,
+    /// One permit per pooled connection: reads beyond it wait here, on the
+    /// runtime, rather than as blocking threads contending for the pool.
+    readers: Arc<tokio::sync::Semaphore>,
     shared: Arc<Shared>,
     commits: Arc<AtomicU64>,
 }
@@ -117,6 +120,7 @@ impl SqliteStore {
             jobs: Some(jobs),
             writer: Some(handle),
             reads: Arc::new(ReadPool::new(path.to_owned())),
+            readers: Arc::new(tokio::sync::Semaphore::new(read::POOL_SIZE)),
             shared,
             commits,
         })
@@ -233,10 +237,18 @@ impl SqliteStore {
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let pool = Arc::clone(&self.reads);
-        tokio::task::spawn_blocking(move || pool.with(read))
+        let permit = Arc::clone(&self.readers)
+            .acquire_owned()
             .await
-            .map_err(StoreError::internal)?
+            .map_err(StoreError::internal)?;
+        let pool = Arc::clone(&self.reads);
+        tokio::task::spawn_blocking(move || {
+            let answer = pool.with(read);
+            drop(permit);
+            answer
+        })
+        .await
+        .map_err(StoreError::internal)?
     }
 }
 
