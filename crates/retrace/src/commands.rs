@@ -103,7 +103,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(EXIT_OK)
         }
         Command::Verify { receipt, key } => verify(&receipt, &key),
-        Command::Bench { sizes, scratch } => bench::run(&sizes, scratch.as_deref()).await,
+        Command::Bench {
+            scratch,
+            api: true,
+            clients,
+            per_client,
+            batch,
+            batch_clients,
+            batches,
+            ..
+        } => {
+            let plan = crate::bench_api::Plan {
+                clients,
+                per_client,
+                batch,
+                batch_clients,
+                batches_per_client: batches,
+            };
+            let dir = scratch.unwrap_or_else(std::env::temp_dir);
+            crate::bench_api::run(plan, &dir).await?;
+            Ok(EXIT_OK)
+        }
+        Command::Bench { sizes, scratch, .. } => bench::run(&sizes, scratch.as_deref()).await,
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod bench;
+mod bench_api;
 mod commands;
 mod datadir;
 mod demo;
@@ -137,6 +138,25 @@ enum Command {
         /// Where to put the scratch stores (defaults to a temporary directory).
         #[arg(long)]
         scratch: Option<PathBuf>,
+        /// Load the HTTP API instead: `retrace serve` in a child process, this process as the
+        /// load generator (see BENCHMARKS.md).
+        #[arg(long)]
+        api: bool,
+        /// With --api: concurrent single-event clients.
+        #[arg(long, default_value_t = 200)]
+        clients: usize,
+        /// With --api: single events each client records.
+        #[arg(long, default_value_t = 50)]
+        per_client: usize,
+        /// With --api: events per batch.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// With --api: concurrent batch clients.
+        #[arg(long, default_value_t = 4)]
+        batch_clients: usize,
+        /// With --api: batches each batch client records.
+        #[arg(long, default_value_t = 25)]
+        batches: usize,
     },
 }
 
