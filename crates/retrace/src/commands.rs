@@ -138,7 +138,7 @@ fn print_logins(logins: &[Login]) {
         accounts::DEMO_PASSWORD
     );
     for l in logins {
-        println!("  {:<20} {:<58} {}", l.name, l.role.to_string(), l.what);
+        println!("  {:<20} {:<58} {}", l.name.as_str(), l.role.to_string(), l.what);
     }
 }
 
