@@ -413,8 +413,10 @@ pub async fn problem_for_bare_errors(response: Response) -> Response {
     let (parts, body) = response.into_parts();
     let detail = match status {
         StatusCode::PAYLOAD_TOO_LARGE => format!(
-            "the body is larger than the {} MiB a request may carry",
-            crate::MAX_BODY / (1024 * 1024)
+            "the body is larger than this endpoint takes: {} MiB for a batch of records, {} KiB \
+             for anything else",
+            crate::MAX_BODY / (1024 * 1024),
+            crate::MAX_SMALL_BODY / 1024
         ),
         StatusCode::METHOD_NOT_ALLOWED => {
             "this endpoint does not answer this method; the Allow header lists those it does"
