@@ -250,31 +250,39 @@ pub(crate) async fn change<S: Store + Identity>(
     Ok(trailed(StatusCode::OK, view))
 }
 
+/// The caller as it is: its account and the role it acts in now (a token may
+/// act in a narrower role than its account's).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Me {
+    name: AccountName,
+    /// The role of this request's credentials.
+    role: Role,
+    display_name: String,
+    language: Language,
+}
+
 /// `GET /me`: the caller's own account.
 #[utoipa::path(
     operation_id = "accounts_me",
-    get, path = "/api/v1/me", tag = "accounts", summary = "The caller's own account",
-    responses((status = 200, description = "The account", body = retrace_store::AccountView), crate::openapi::ReadErrors),
+    get, path = "/api/v1/me", tag = "accounts", summary = "The caller's own account, in the role it acts in",
+    responses((status = 200, description = "The account", body = Me), crate::openapi::ReadErrors),
     security(("token" = []), ("session" = []))
 )]
 pub(crate) async fn me<S: Store + Identity>(
     State(state): State<AppState<S>>,
     caller: Caller,
-) -> Result<Json<AccountView>, ApiError> {
+) -> Result<Json<Me>, ApiError> {
     let p = caller.principal();
     let a = state
         .store
         .account(p.account())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("account {}", p.account())))?;
-    Ok(Json(AccountView {
+    Ok(Json(Me {
         name: a.name,
         role: p.role().clone(),
         display_name: a.display_name,
         language: a.language,
-        disabled: a.disabled,
-        created_at: String::new(),
-        updated_at: String::new(),
     }))
 }
 

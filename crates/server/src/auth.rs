@@ -344,6 +344,11 @@ pub(crate) async fn authenticate<S: Store + Identity>(
         Ok(found) => found,
         Err(e) => return e.into_response(),
     };
+    if let Authentication::Failed { detail, .. } = &found {
+        // Credentials that do not hold are not on the trail (an attacker
+        // could fill it); they are logged, without the credentials.
+        tracing::info!(?address, reason = %detail, "credentials refused");
+    }
     let caller = match &found {
         Authentication::Caller(c) => Some(c.clone()),
         _ => None,
