@@ -17,7 +17,8 @@ use retrace_domain::region::RegionCode;
 use retrace_domain::uscc::Uscc;
 use retrace_ledger::hash::leaf_hash;
 use retrace_store::{
-    DesignationFilter, EnterpriseFilter, FacilityFilter, Identity, Store, StoreError, WriteContext,
+    Authority, DesignationFilter, EnterpriseFilter, FacilityFilter, Identity, Store, StoreError,
+    WriteContext,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -256,14 +257,34 @@ pub(crate) struct ActRecorded {
     receipt: String,
 }
 
-/// Records one act of the caller, effective now.
+/// The authority to keep the register (the administrator).
+fn register_authority(caller: &Caller) -> Result<Authority, ApiError> {
+    caller
+        .principal()
+        .administer_register()
+        .map(|h| h.authority())
+        .map_err(ApiError::Denied)
+}
+
+/// The authority to designate and revoke (the ministry, Art. 6, 7).
+fn designation_authority(caller: &Caller) -> Result<Authority, ApiError> {
+    caller
+        .principal()
+        .designate()
+        .map(|h| h.authority())
+        .map_err(ApiError::Denied)
+}
+
+/// Records one act of the caller, effective now, under `authority`: the
+/// capability of the endpoint, checked before the body is read, so that a
+/// role without it is answered 403 `not-in-role` whatever it sends.
 async fn act<S: Store + Identity>(
     state: &AppState<S>,
     caller: &Caller,
+    authority: Authority,
     what: &str,
     act: Act,
 ) -> Result<Response, ApiError> {
-    let authority = caller.authority()?;
     let record = Record::Act(ActRecord {
         effective: state.clock.now(),
         official: caller.principal().account().to_string(),
@@ -313,9 +334,17 @@ pub(crate) async fn register_enterprise<S: Store + Identity>(
     caller: Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let authority = register_authority(&caller)?;
     let enterprise: Enterprise = json(&body)?;
     let what = format!("POST /api/v1/enterprises {}", enterprise.uscc);
-    act(&state, &caller, &what, Act::RegisterEnterprise(enterprise)).await
+    act(
+        &state,
+        &caller,
+        authority,
+        &what,
+        Act::RegisterEnterprise(enterprise),
+    )
+    .await
 }
 
 /// `POST /facilities`: enters a facility with its licence and permits, or
@@ -332,9 +361,17 @@ pub(crate) async fn register_facility<S: Store + Identity>(
     caller: Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let authority = register_authority(&caller)?;
     let facility: Facility = json(&body)?;
     let what = format!("POST /api/v1/facilities {}", facility.id);
-    act(&state, &caller, &what, Act::RegisterFacility(facility)).await
+    act(
+        &state,
+        &caller,
+        authority,
+        &what,
+        Act::RegisterFacility(facility),
+    )
+    .await
 }
 
 /// `POST /designations`: designates a production enterprise for a category
@@ -351,12 +388,20 @@ pub(crate) async fn designate<S: Store + Identity>(
     caller: Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let authority = designation_authority(&caller)?;
     let designation: Designation = json(&body)?;
     let what = format!(
         "POST /api/v1/designations {} {}",
         designation.enterprise, designation.category
     );
-    act(&state, &caller, &what, Act::Designate(designation)).await
+    act(
+        &state,
+        &caller,
+        authority,
+        &what,
+        Act::Designate(designation),
+    )
+    .await
 }
 
 /// `POST /designations/revocations`: withdraws a designation from a day on.
@@ -372,10 +417,18 @@ pub(crate) async fn revoke<S: Store + Identity>(
     caller: Caller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let authority = designation_authority(&caller)?;
     let revocation: Revocation = json(&body)?;
     let what = format!(
         "POST /api/v1/designations/revocations {} {}",
         revocation.enterprise, revocation.category
     );
-    act(&state, &caller, &what, Act::RevokeDesignation(revocation)).await
+    act(
+        &state,
+        &caller,
+        authority,
+        &what,
+        Act::RevokeDesignation(revocation),
+    )
+    .await
 }
