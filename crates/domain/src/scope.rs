@@ -29,7 +29,8 @@ pub enum Scope {
     Group(Group),
     /// A regulator, inspector or auditor of a region: the enterprises whose
     /// seat or any facility lies in the region (DESIGN.md §2), and any lot
-    /// while one of them holds it. [`RegionCode::nation`] reaches all.
+    /// while one of them holds or owns some of it (title passes without
+    /// custody, DESIGN.md §2). [`RegionCode::nation`] reaches all.
     Region(RegionCode),
 }
 
