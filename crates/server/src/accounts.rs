@@ -453,14 +453,16 @@ pub(crate) async fn issue<S: Store + Identity>(
     };
     let (token, stored) = ApiToken::generate(&mut OsRng, &by, grant, now).map_err(|e| match e {
         GrantError::Denied(d) => ApiError::Denied(d),
+        // The grant's own messages name its fields; the problem names the body's.
         GrantError::Expiry => ApiError::Field {
             field: "expires_in_days",
-            message: e.to_string(),
-            message_zh: None,
+            message: "a token lives 1 to 366 days".to_owned(),
+            message_zh: Some("令牌有效期为1至366天".to_owned()),
         },
         GrantError::Label => ApiError::Field {
             field: "label",
-            message: e.to_string(),
+            message: "give the token a label of 1 to 100 characters, without control characters"
+                .to_owned(),
             message_zh: Some("请为令牌写一个1至100个字符的标签".to_owned()),
         },
     })?;
