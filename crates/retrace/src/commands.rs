@@ -103,6 +103,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(EXIT_OK)
         }
         Command::Verify { receipt, key } => verify(&receipt, &key),
+        Command::Witness {
+            command: crate::WitnessCommand::Init { dir, name },
+        } => crate::witness::init(&dir, &name),
+        Command::Witness {
+            command: crate::WitnessCommand::Serve { dir, listen, logs },
+        } => crate::witness::serve(&dir, listen, &logs).await,
+        Command::Cosign {
+            witness,
+            witness_key,
+        } => crate::witness::cosign(&dir, &witness, &witness_key).await,
         Command::Bench {
             scratch,
             api: true,
@@ -138,7 +148,12 @@ fn print_logins(logins: &[Login]) {
         accounts::DEMO_PASSWORD
     );
     for l in logins {
-        println!("  {:<20} {:<58} {}", l.name.as_str(), l.role.to_string(), l.what);
+        println!(
+            "  {:<20} {:<58} {}",
+            l.name.as_str(),
+            l.role.to_string(),
+            l.what
+        );
     }
 }
 

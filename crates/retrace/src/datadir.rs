@@ -217,7 +217,7 @@ fn read_secret_bytes(path: &Path, what: &str) -> anyhow::Result<[u8; 32]> {
 }
 
 /// Writes a file readable by its owner only.
-fn write_secret(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_secret(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

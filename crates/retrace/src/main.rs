@@ -11,6 +11,7 @@ mod bench_api;
 mod commands;
 mod datadir;
 mod demo;
+mod witness;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -130,6 +131,22 @@ enum Command {
         #[arg(long)]
         key: String,
     },
+    /// Run a witness (C2SP tlog-witness) that cosigns the checkpoints of the logs it trusts and
+    /// refuses any that do not extend what it cosigned before: for the ministry or an auditor.
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCommand,
+    },
+    /// Offer this installation's latest checkpoint to a witness, and write the cosigned
+    /// checkpoint to `cosigned.checkpoint` in the data directory.
+    Cosign {
+        /// The witness's URL (its submission prefix).
+        #[arg(long)]
+        witness: String,
+        /// The witness's verifier key, or a file holding it.
+        #[arg(long)]
+        witness_key: String,
+    },
     /// Run the benchmark harness and print its report.
     Bench {
         /// Event counts to measure at, comma-separated.
@@ -157,6 +174,29 @@ enum Command {
         /// With --api: batches each batch client records.
         #[arg(long, default_value_t = 25)]
         batches: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WitnessCommand {
+    /// Make the witness's key in its directory.
+    Init {
+        /// The witness's directory: its key, state and evidence.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The witness's name, a schema-less URL (`witness.miit.example/w1`).
+        #[arg(long)]
+        name: String,
+    },
+    /// Serve `POST /add-checkpoint`.
+    Serve {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        /// The verifier key of a log to witness (or a file holding it); repeat for several.
+        #[arg(long = "log", required = true)]
+        logs: Vec<String>,
     },
 }
 
