@@ -56,16 +56,18 @@ fn account_name(text: &str) -> Result<AccountName, ApiError> {
     })
 }
 
-/// Checks a new password against the policy and hashes it on a blocking thread.
+/// Checks a new password, given in the body's `field`, against the policy
+/// and hashes it on a blocking thread.
 async fn new_password(
     policy: PasswordPolicy,
     password: String,
     account: &AccountName,
+    field: &'static str,
 ) -> Result<retrace_access::PasswordHash, ApiError> {
     policy
         .check(&password, account)
         .map_err(|e| ApiError::Field {
-            field: "password",
+            field,
             message: e.message_en(),
             message_zh: Some(e.message_zh()),
         })?;
@@ -114,7 +116,7 @@ pub(crate) async fn create<S: Store + Identity>(
     let by = caller.manage_accounts()?;
     let new: NewAccount = json(&body)?;
     let name = account_name(&new.name)?;
-    let password = new_password(state.password_policy, new.password, &name).await?;
+    let password = new_password(state.password_policy, new.password, &name, "password").await?;
     let account = Account {
         name: name.clone(),
         role: new.role,
@@ -217,7 +219,7 @@ pub(crate) async fn change<S: Store + Identity>(
         AccountName::parse(&name).map_err(|_| StoreError::NotFound(format!("account {name}")))?;
     let patch: AccountPatch = json(&body)?;
     let password = match patch.password {
-        Some(p) => Some(new_password(state.password_policy, p, &name).await?),
+        Some(p) => Some(new_password(state.password_policy, p, &name, "password").await?),
         None => None,
     };
     let change = AccountChange {
@@ -365,7 +367,7 @@ pub(crate) async fn change_password<S: Store + Identity>(
             message_zh: Some("当前密码不正确".to_owned()),
         });
     }
-    let hash = new_password(state.password_policy, new, p.account()).await?;
+    let hash = new_password(state.password_policy, new, p.account(), "new").await?;
     let change = AccountChange {
         password: Some(hash),
         ..AccountChange::default()

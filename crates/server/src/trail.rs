@@ -9,7 +9,7 @@ use axum::response::Response;
 use retrace_access::AccountName;
 use retrace_domain::region::RegionCode;
 use retrace_domain::uscc::Uscc;
-use retrace_store::{Identity, Page, PageRequest, Store, StoreError, TrailEntry, TrailFilter};
+use retrace_store::{Identity, Page, Store, TrailEntry, TrailFilter};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -129,25 +129,16 @@ pub(crate) async fn inclusion<S: Store + Identity>(
 ) -> Result<Json<TrailProof>, ApiError> {
     let reader = caller.read_trail()?;
     let index: u64 = params::required("index", q.index.as_deref())?;
-    // The proof carries the entry itself, so an auditor gets it only for an
-    // entry of its region, and one outside is answered as if it did not
-    // exist: the region's first entry from `index` on must be that entry.
-    let from_index = PageRequest {
-        after: index.checked_sub(1).map(|i| i.to_string()),
-        limit: 1,
-    };
-    let seen = state
-        .store
-        .trail(&reader.scope(), &TrailFilter::default(), &from_index)
-        .await?;
-    if seen.items.first().map(|e| e.index) != Some(index) {
-        return Err(StoreError::NotFound(format!("trail entry {index}")).into());
-    }
     let size = match params::optional("size", q.size.as_deref())? {
         Some(size) => size,
         None => state.store.trail_checkpoint().await?.checkpoint().size(),
     };
-    let (entry, proof) = state.store.trail_proof(index, size).await?;
+    // The proof carries the entry itself, so an auditor gets it only for an
+    // entry of its region; one outside is answered as if it did not exist.
+    let (entry, proof) = state
+        .store
+        .trail_proof(&reader.scope(), index, size)
+        .await?;
     Ok(Json(TrailProof {
         index,
         size,

@@ -394,7 +394,7 @@ async fn a_new_password_meets_the_policy_and_ends_other_sessions() {
         )
         .await;
     let problem = weak.problem(StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(problem["field"], "password");
+    assert_eq!(problem["field"], "new");
     assert!(problem["detail_zh"].is_string());
     let wrong = app
         .send_as(

@@ -1068,7 +1068,7 @@ async fn a_password_against_the_policy_is_refused_in_both_languages() {
     let problem = refused(&app, &before, &answer, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(problem["field"], "password", "{problem}");
     assert!(problem["detail_zh"].is_string(), "{problem}");
-    // A new password of one's own too (the body's `new`, named as a password).
+    // A new password of one's own too, named by the body's field `new`.
     let answer = app
         .send_as(
             &app.token("miner.clerk"),
@@ -1081,7 +1081,7 @@ async fn a_password_against_the_policy_is_refused_in_both_languages() {
         )
         .await;
     let problem = refused(&app, &before, &answer, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(problem["field"], "password", "{problem}");
+    assert_eq!(problem["field"], "new", "{problem}");
     assert!(problem["detail_zh"].is_string(), "{problem}");
     // The old password still works.
     app.login("miner.clerk", PASSWORD).await;

@@ -654,8 +654,17 @@ impl Identity for SqliteStore {
         .await
     }
 
-    async fn trail_proof(&self, index: u64, size: u64) -> Result<(Vec<u8>, Vec<Hash>), StoreError> {
+    async fn trail_proof(
+        &self,
+        scope: &Scope,
+        index: u64,
+        size: u64,
+    ) -> Result<(Vec<u8>, Vec<Hash>), StoreError> {
+        let scope = scope.clone();
         self.read(move |conn| {
+            if !trail::in_scope(conn, &scope, index)? {
+                return Err(StoreError::NotFound(format!("trail entry {index}")));
+            }
             let have = log::size(conn, TRAIL)?;
             if index >= size || size > have {
                 return Err(StoreError::BadRequest(format!(

@@ -143,6 +143,28 @@ fn in_region(region: &RegionCode) -> (String, Vec<Value>) {
     )
 }
 
+/// The SQL condition that trail row `t` lies in `scope`. Only auditors'
+/// regional scopes read the trail (issue 3 §4): an enterprise's or a group's
+/// sees none of it.
+fn scope_condition(scope: &Scope) -> (String, Vec<Value>) {
+    match scope {
+        Scope::Installation => ("1".to_owned(), Vec::new()),
+        Scope::Region(r) if *r == RegionCode::nation() => ("1".to_owned(), Vec::new()),
+        Scope::Region(r) => in_region(r),
+        Scope::Enterprise(_) | Scope::Group(_) => ("0".to_owned(), Vec::new()),
+    }
+}
+
+/// Whether trail entry `index` exists and lies in `scope`.
+pub(crate) fn in_scope(conn: &Connection, scope: &Scope, index: u64) -> DbResult<bool> {
+    let (cond, mut params) = scope_condition(scope);
+    params.insert(0, Value::Integer(codec::sql_index(index)));
+    let sql = format!("SELECT EXISTS (SELECT 1 FROM trail t WHERE t.idx = ? AND {cond})");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(params), |r| r.get(0))?)
+}
+
 /// Trail entries in `scope`, oldest first.
 pub(crate) fn search(
     conn: &Connection,
@@ -151,25 +173,8 @@ pub(crate) fn search(
     request: &PageRequest,
 ) -> Result<Page<TrailEntry>, StoreError> {
     let limit = request.clamped_limit();
-    let mut sql = "SELECT t.idx, t.entry FROM trail t WHERE 1".to_owned();
-    let mut params: Vec<Value> = Vec::new();
-    match scope {
-        Scope::Installation => {}
-        Scope::Region(r) if *r == RegionCode::nation() => {}
-        Scope::Region(r) => {
-            let (cond, p) = in_region(r);
-            sql.push_str(" AND ");
-            sql.push_str(&cond);
-            params.extend(p);
-        }
-        // Only auditors read the trail (issue 3 §4).
-        Scope::Enterprise(_) | Scope::Group(_) => {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        }
-    }
+    let (cond, mut params) = scope_condition(scope);
+    let mut sql = format!("SELECT t.idx, t.entry FROM trail t WHERE {cond}");
     if let Some(account) = &filter.account {
         sql.push_str(" AND t.account = ?");
         params.push(Value::Text(account.as_str().to_owned()));

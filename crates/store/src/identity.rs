@@ -243,9 +243,11 @@ pub trait Identity: Send + Sync + 'static {
     fn trail_checkpoint(&self) -> impl Future<Output = Answer<SignedCheckpoint>> + Send;
 
     /// RFC 9162 §2.1.3 inclusion proof of trail entry `index` in the trail
-    /// tree of `size`, with the entry's bytes.
+    /// tree of `size`, with the entry's bytes — for an entry in `scope` only
+    /// (the bytes say who read what): outside it, as if there were none.
     fn trail_proof(
         &self,
+        scope: &Scope,
         index: u64,
         size: u64,
     ) -> impl Future<Output = Answer<(Vec<u8>, Vec<Hash>)>> + Send;

@@ -819,9 +819,18 @@ async fn check_trail<S: Store + Identity>(store: &S, accounts: &Accounts, verifi
         .expect("the trail checkpoint verifies with the trail key");
     assert!(verified.size() > index);
     let (entry, proof) = store
-        .trail_proof(index, verified.size())
+        .trail_proof(&in_region("36"), index, verified.size())
         .await
         .expect("a trail proof");
+    for outside in [in_region("15"), Scope::Enterprise(p.smelter.clone())] {
+        assert!(
+            matches!(
+                store.trail_proof(&outside, index, verified.size()).await,
+                Err(StoreError::NotFound(_))
+            ),
+            "the entry's bytes go only to auditors of its region: {outside:?}"
+        );
+    }
     verify_inclusion(
         &leaf_hash(&entry),
         index,
@@ -835,7 +844,9 @@ async fn check_trail<S: Store + Identity>(store: &S, accounts: &Accounts, verifi
         "the entry names who read"
     );
     assert!(matches!(
-        store.trail_proof(verified.size(), verified.size()).await,
-        Err(StoreError::BadRequest(_))
+        store
+            .trail_proof(&nation, verified.size(), verified.size())
+            .await,
+        Err(StoreError::NotFound(_) | StoreError::BadRequest(_))
     ));
 }
