@@ -185,7 +185,7 @@ pub(crate) async fn home<S: Store + Identity>(
         .await?;
     let mut positions = stock.items;
     let reo: i64 = positions.iter().map(|p| p.reo).sum();
-    positions.sort_by(|a, b| b.reo.cmp(&a.reo));
+    positions.sort_by_key(|p| std::cmp::Reverse(p.reo));
     let flags = state
         .store
         .flags(

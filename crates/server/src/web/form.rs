@@ -311,10 +311,7 @@ pub(crate) fn write(
         rows.push(None);
     }
     let csv = out.into_inner().map_err(|e| e.into_error())?;
-    Ok(Written {
-        csv: csv.into(),
-        rows,
-    })
+    Ok(Written { csv, rows })
 }
 
 /// Where in a form a problem lies, and what it is.

@@ -89,13 +89,16 @@ pub(crate) async fn page<S: Store + Identity>(
 
 /// A spreadsheet date (days since 1899-12-30, the fraction the time of
 /// day) as an RFC 3339 time in Asia/Shanghai.
+#[allow(
+    clippy::float_arithmetic,
+    reason = "a spreadsheet keeps a date as a floating-point count of days"
+)]
 fn excel_time(serial: f64) -> Option<String> {
     let seconds = (serial * 86_400.0).round();
     if !(0.0..1e12).contains(&seconds) {
         return None;
     }
-    // Whole seconds below 10^12 fit an i64 exactly.
-    #[allow(clippy::cast_possible_truncation, reason = "bounded just above")]
+    // Whole seconds in 0..10^12 fit an i64 exactly.
     let seconds = seconds as i64;
     let epoch = time::macros::datetime!(1899-12-30 00:00 +08:00);
     let at = epoch.checked_add(time::Duration::seconds(seconds))?;
