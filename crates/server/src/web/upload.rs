@@ -434,3 +434,38 @@ pub(crate) async fn paste<S: Store + Identity>(
     }
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use retrace_access::Language;
+
+    use super::*;
+
+    #[test]
+    fn spreadsheet_cells_read_as_the_csv_parser_reads_text() {
+        assert_eq!(cell_text(&Data::Float(42.0)), "42");
+        assert_eq!(cell_text(&Data::Float(12.5)), "12.5");
+        assert_eq!(cell_text(&Data::String("60 t".into())), "60 t");
+        assert_eq!(cell_text(&Data::Empty), "");
+        // 2025-03-04 10:00 is day 45720 and five twelfths.
+        assert_eq!(
+            excel_time(45_720.416_666_666_67).as_deref(),
+            Some("2025-03-04T10:00:00+08:00")
+        );
+        assert_eq!(excel_time(-1.0), None);
+    }
+
+    #[test]
+    fn every_bad_row_is_named_and_only_those() {
+        let t = Tr::new(Language::En);
+        let csv = "kind,event_time,enterprise,lot,mass,to,shipment\n\
+                   ship,2025-03-04T10:00:00+08:00,91150206000000019W,uscc/91150206000000019W/10/A,1 t,91150271000000027U,W1\n\
+                   ship,2025-03-04T10:00:00+08:00,91150206000000019W,uscc/91150206000000019W/10/A,one t,91150271000000027U,W2\n\
+                   ship,2025-03-04T10:00:00+08:00,91150206000000019W,bad lot,1 t,91150271000000027U,W3\n";
+        let bad = every_bad_row(t, csv.as_bytes());
+        let rows: Vec<&str> = bad.iter().map(|b| b.row.as_str()).collect();
+        assert_eq!(rows, ["Row 2", "Row 3"]);
+        assert_eq!(bad[0].column, "Mass");
+        assert_eq!(bad[1].column, "Lot");
+    }
+}
