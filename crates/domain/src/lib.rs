@@ -4,6 +4,7 @@
 
 pub mod act;
 pub mod attribution;
+pub mod calendar;
 pub mod clock;
 pub mod distribution;
 pub mod element;
