@@ -456,34 +456,31 @@ async fn matching<S: Store>(
     let Record::Flow(f) = record else {
         return Ok(None);
     };
-    let number = match &f.flow {
-        Flow::Receive(r) => &r.shipment,
-        Flow::Ship(s) => &s.shipment,
+    let (sender, number) = match &f.flow {
+        Flow::Receive(r) => (&r.from, &r.shipment),
+        Flow::Ship(s) => (&f.enterprise, &s.shipment),
         _ => return Ok(None),
     };
     let read = caller.read()?;
-    let found = |rule: Rule| FlagFilter {
-        rule: Some(rule),
-        enterprise: Some(f.enterprise.clone()),
-        month: None,
+    let scope = read.scope();
+    let raised = |rule: Rule| {
+        let key = format!("{}:{sender}:{number}", rule.as_str());
+        let filter = FlagFilter {
+            rule: Some(rule),
+            ..FlagFilter::default()
+        };
+        async move {
+            let page = PageRequest::first(retrace_store::MAX_PAGE);
+            let found = state.store.flags(scope, &filter, &page).await?;
+            Ok::<bool, PageError>(found.items.iter().any(|flag| flag.key == key))
+        }
     };
-    let page = PageRequest::first(retrace_store::MAX_PAGE);
-    let unmatched = state
-        .store
-        .flags(read.scope(), &found(Rule::ReceiveWithoutShip), &page)
-        .await?;
-    let apart = state
-        .store
-        .flags(read.scope(), &found(Rule::TransferMismatch), &page)
-        .await?;
-    let names = |flag: &retrace_domain::project::Flag| {
-        flag.key.ends_with(&format!(":{number}")) || flag.detail.contains(number.as_str())
-    };
-    Ok(Some(if apart.items.iter().any(names) {
+    let receipt = matches!(f.flow, Flow::Receive(_));
+    Ok(Some(if raised(Rule::TransferMismatch).await? {
         "record.mismatch"
-    } else if matches!(f.flow, Flow::Receive(_)) && unmatched.items.iter().any(names) {
+    } else if receipt && raised(Rule::ReceiveWithoutShip).await? {
         "record.unconfirmed"
-    } else if matches!(f.flow, Flow::Receive(_)) {
+    } else if receipt {
         "record.matched"
     } else {
         "record.shipped"
