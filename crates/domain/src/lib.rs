@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod product;
 pub mod project;
 pub mod quantity;
+pub mod quota;
 pub mod record;
 pub mod region;
 pub mod rules;
