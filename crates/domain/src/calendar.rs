@@ -28,8 +28,9 @@ use crate::region::table::{self, TableError};
 const HOLIDAYS_CSV: &str = include_str!("../data/holidays.csv");
 
 static EMBEDDED: LazyLock<WorkingDays> = LazyLock::new(|| {
-    WorkingDays::from_csv("holidays.csv", HOLIDAYS_CSV)
-        .unwrap_or_else(|e| panic!("the embedded holiday table (data/holidays.csv) is malformed: {e}"))
+    WorkingDays::from_csv("holidays.csv", HOLIDAYS_CSV).unwrap_or_else(|e| {
+        panic!("the embedded holiday table (data/holidays.csv) is malformed: {e}")
+    })
 });
 
 /// A calendar month, the period flows are submitted and reported by.
@@ -107,7 +108,10 @@ impl YearMonth {
     /// Asia/Shanghai).
     #[must_use]
     pub fn end(self) -> OffsetDateTime {
-        self.next().first_day().with_time(Time::MIDNIGHT).assume_offset(SHANGHAI)
+        self.next()
+            .first_day()
+            .with_time(Time::MIDNIGHT)
+            .assume_offset(SHANGHAI)
     }
 }
 
@@ -283,11 +287,7 @@ impl SubmissionRule {
         let next = month.next();
         let day = Date::from_calendar_date(next.year, next.month, self.cutoff_day.clamp(1, 28))
             .unwrap_or_else(|_| next.first_day());
-        if self.rollover {
-            days.add(day, 0)
-        } else {
-            day
-        }
+        if self.rollover { days.add(day, 0) } else { day }
     }
 
     /// The moment the submission of `month` becomes late: 24:00 at the end
@@ -356,9 +356,18 @@ mod tests {
     #[test]
     fn the_holiday_table_knows_the_2025_schedule() {
         let days = WorkingDays::standard();
-        assert!(!days.is_working_day(date!(2025 - 10 - 08)), "National Day week");
-        assert!(days.is_working_day(date!(2025 - 10 - 11)), "a Saturday worked");
-        assert!(!days.is_working_day(date!(2025 - 10 - 12)), "a plain Sunday");
+        assert!(
+            !days.is_working_day(date!(2025 - 10 - 08)),
+            "National Day week"
+        );
+        assert!(
+            days.is_working_day(date!(2025 - 10 - 11)),
+            "a Saturday worked"
+        );
+        assert!(
+            !days.is_working_day(date!(2025 - 10 - 12)),
+            "a plain Sunday"
+        );
         assert!(days.is_working_day(date!(2025 - 10 - 09)));
         assert!(days.covers(2025) && !days.covers(2031));
         // Ten working days after an allocation of Monday 29 September 2025:
@@ -402,16 +411,31 @@ mod tests {
         let days = WorkingDays::standard();
         let feb = month("2025-02");
         let status = |sealed, now| rule.status(feb, sealed, now, days);
-        assert_eq!(status(None, datetime!(2025-02-20 10:00 +08:00)), MonthStatus::Open);
-        assert_eq!(status(None, datetime!(2025-03-05 10:00 +08:00)), MonthStatus::Due);
         assert_eq!(
-            status(Some(datetime!(2025-03-10 23:59 +08:00)), datetime!(2025-04-01 00:00 +08:00)),
+            status(None, datetime!(2025-02-20 10:00 +08:00)),
+            MonthStatus::Open
+        );
+        assert_eq!(
+            status(None, datetime!(2025-03-05 10:00 +08:00)),
+            MonthStatus::Due
+        );
+        assert_eq!(
+            status(
+                Some(datetime!(2025-03-10 23:59 +08:00)),
+                datetime!(2025-04-01 00:00 +08:00)
+            ),
             MonthStatus::OnTime
         );
         assert_eq!(
-            status(Some(datetime!(2025-03-11 00:00 +08:00)), datetime!(2025-04-01 00:00 +08:00)),
+            status(
+                Some(datetime!(2025-03-11 00:00 +08:00)),
+                datetime!(2025-04-01 00:00 +08:00)
+            ),
             MonthStatus::Late
         );
-        assert_eq!(status(None, datetime!(2025-03-11 00:00 +08:00)), MonthStatus::Missing);
+        assert_eq!(
+            status(None, datetime!(2025-03-11 00:00 +08:00)),
+            MonthStatus::Missing
+        );
     }
 }
