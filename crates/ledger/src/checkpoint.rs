@@ -247,6 +247,22 @@ impl LogKey {
         Ok(parsed)
     }
 
+    /// Signs `text` (which ends in a newline) into a C2SP signed-note with
+    /// this key alone: the text, a blank line, and `— <name> base64(key id ||
+    /// signature)`.
+    #[must_use]
+    pub fn sign_note(&self, text: &str) -> String {
+        let signature = self.signing.sign(text.as_bytes()).to_bytes();
+        let mut sig_data = Vec::with_capacity(68);
+        sig_data.extend_from_slice(&self.id.to_be_bytes());
+        sig_data.extend_from_slice(&signature);
+        format!(
+            "{text}\n\u{2014} {} {}\n",
+            self.origin,
+            BASE64.encode(&sig_data)
+        )
+    }
+
     /// The log's name, the origin line of its checkpoints.
     #[must_use]
     pub fn origin(&self) -> &str {
@@ -443,31 +459,19 @@ impl Checkpoint {
         )
     }
 
-    /// Signs the checkpoint with the log's key into a signed note (C2SP signed-note "Format":
-    /// text, blank line, `— <name> base64(key id || signature)` line).
+    /// Signs the checkpoint with the log's key into a signed note ([`LogKey::sign_note`]).
     ///
-    /// The note is laid out here rather than through `signed_note::Note`, whose constructors are
-    /// fallible: every part is already valid (the origin and key name were checked when they were
-    /// made), so signing cannot fail.
+    /// The note is laid out by hand rather than through `signed_note::Note`, whose constructors
+    /// are fallible: every part is already valid (the origin and key name were checked when they
+    /// were made), so signing cannot fail.
     ///
     /// Ed25519 is deterministic, so the same checkpoint and key always give the same bytes. The
     /// key name is `key.origin()`; a checkpoint whose origin differs from it is still signed, but
     /// [`SignedCheckpoint::verify`] refuses it.
     #[must_use]
     pub fn sign(&self, key: &LogKey) -> SignedCheckpoint {
-        let body = self.body();
-        let signature = key.signing.sign(body.as_bytes()).to_bytes();
-        let mut sig_data = Vec::with_capacity(68);
-        sig_data.extend_from_slice(&key.id.to_be_bytes());
-        sig_data.extend_from_slice(&signature);
-        let bytes = format!(
-            "{body}\n\u{2014} {} {}\n",
-            key.origin,
-            BASE64.encode(&sig_data)
-        )
-        .into_bytes();
         SignedCheckpoint {
-            bytes,
+            bytes: key.sign_note(&self.body()).into_bytes(),
             checkpoint: self.clone(),
             key_name: key.origin.clone(),
             key_id: key.id,

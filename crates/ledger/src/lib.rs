@@ -15,6 +15,7 @@
 //! | [`receipt`] | C2SP tlog-proof | [`Receipt`]: entry bytes + index + inclusion proof + signed checkpoint, verifiable offline |
 //! | [`entry`] | DESIGN §3 leaf format | [`Entry`] v1 canonical text with salted-hash [`Commitment`]s, [`Opening`]s, [`derive_salt`] |
 //! | [`cosignature`] | C2SP tlog-cosignature (Ed25519 `cosignature/v1`) | [`CosignerKey`], [`CosignerVerifier`] |
+//! | [`statement`] | issue 7 §3, a C2SP signed-note | the monthly [`Statement`](statement::Statement) an enterprise seals: its entries' count and root, its quota figures |
 //! | [`witness`] | C2SP tlog-witness `add-checkpoint` | the request, its checks and their HTTP statuses, as pure code |
 //!
 //! # Formats
@@ -111,6 +112,7 @@ pub mod entry;
 pub mod hash;
 pub mod proof;
 pub mod receipt;
+pub mod statement;
 pub mod tree;
 pub mod witness;
 
