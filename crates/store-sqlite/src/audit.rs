@@ -19,30 +19,25 @@
 
 use std::cmp::Ordering;
 
-use retrace_ledger::checkpoint::{LogVerifier, SignedCheckpoint};
-use retrace_ledger::entry::{Entry, Opening};
-use retrace_ledger::hash::{EMPTY_ROOT, Hash, leaf_hash};
-use retrace_ledger::tree::Frontier;
+use retrace_ledger::hash::Hash;
+use retrace_store::audit::{
+    self, CheckpointCheck, StoredEntry, TableDifferences, TreeReport, TreeScan, problem,
+};
+use retrace_store::cache::ViewCache;
+use retrace_store::nodes::LOWEST_STORED_LEVEL;
 use retrace_store::{AuditProblem, AuditReport, StoreError};
 use rusqlite::types::Value;
 use rusqlite::{Connection, Rows};
 
-use crate::cache::ViewCache;
-use crate::codec::{self, RecordTime};
+use crate::codec;
 use crate::error::{DbError, DbResult};
 use crate::schema;
-use crate::sequence::{
-    Positions, RECORD_FIELD, SequenceError, Sequencer, public_json, record_json,
-};
-use crate::writer::{LOWEST_STORED_LEVEL, Shared};
+use crate::sequence::{Positions, SequenceError, Sequencer};
+use crate::writer::Shared;
 
 /// Positions the replay sums in memory before writing them to the scratch
 /// database: bounds the audit's memory however long the ledger.
 const MAX_PENDING_POSITIONS: usize = 100_000;
-
-/// More differences than this in one table are summed up in one last problem:
-/// a store that diverges from its ledger that much needs no longer list.
-const MAX_PROBLEMS_PER_TABLE: usize = 1_000;
 
 /// The triggers that keep the ledger append-only (migration 1). A missing one
 /// means someone made room to change the ledger.
@@ -74,40 +69,59 @@ const COMPARED: &[(&str, &[&str])] = &[
     ("entry_status", &["idx"]),
 ];
 
-fn problem(
-    table: &str,
-    key: impl Into<String>,
-    column: Option<&str>,
-    detail: impl Into<String>,
-) -> AuditProblem {
-    AuditProblem {
-        table: table.to_owned(),
-        key: key.into(),
-        column: column.map(str::to_owned),
-        detail: detail.into(),
+/// The stored tree of one connection, read level by level in index order.
+struct SqliteScan<'s> {
+    leaves: Rows<'s>,
+    /// Cursors of the stored levels, from [`LOWEST_STORED_LEVEL`] up.
+    levels: Vec<Rows<'s>>,
+    conn: &'s Connection,
+}
+
+fn hash_at(row: &rusqlite::Row<'_>, what: &'static str) -> DbResult<(u64, Hash)> {
+    Ok((
+        codec::index(what, row.get(0)?)?,
+        codec::hash(
+            what,
+            row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?,
+        )?,
+    ))
+}
+
+impl TreeScan for SqliteScan<'_> {
+    type Error = DbError;
+
+    fn next_leaf(&mut self) -> DbResult<Option<(u64, Hash)>> {
+        self.leaves.next()?.map(|r| hash_at(r, "leaf")).transpose()
+    }
+
+    fn next_node(&mut self, level: u8) -> DbResult<Option<(u64, Hash)>> {
+        match self
+            .levels
+            .get_mut(usize::from(level - LOWEST_STORED_LEVEL))
+        {
+            Some(cursor) => cursor.next()?.map(|r| hash_at(r, "node")).transpose(),
+            None => Ok(None),
+        }
+    }
+
+    fn nodes_above(&mut self, level: u8) -> DbResult<Vec<(u64, u64)>> {
+        let mut beyond = self
+            .conn
+            .prepare("SELECT level, idx FROM tree_node WHERE level > ?1 ORDER BY level, idx")?;
+        let mut rows = beyond.query([level])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push((
+                codec::index("node level", r.get(0)?)?,
+                codec::index("node index", r.get(1)?)?,
+            ));
+        }
+        Ok(out)
     }
 }
 
-/// What the tree pass found: the tree's size, its root, the roots at the
-/// sizes asked for (in order of size), and every stored node that is
-/// missing, extra or wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TreeReport {
-    /// Leaves stored (level-0 nodes).
-    pub size: u64,
-    /// The recomputed root of all of them.
-    pub root: Hash,
-    /// The recomputed root at each size asked for that the tree reaches.
-    pub roots: Vec<(u64, Hash)>,
-    pub problems: Vec<AuditProblem>,
-}
-
-/// Streams the stored leaves through a [`Frontier`] and compares every stored
-/// complete subtree with the one recomputed (RFC 9162 §2.1.1).
-///
-/// Each level is read by its own cursor in index order, and a push completes
-/// nodes in index order on each level, so the comparison is a merge: one
-/// ordered scan of `tree_node`, constant memory, SHA-256 bound.
+/// Streams the stored leaves (`ledger.leaf`) through the shared tree pass
+/// ([`retrace_store::audit::verify_tree`]), comparing every stored node.
 pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeReport> {
     let last: Option<i64> = conn.query_row("SELECT MAX(idx) FROM ledger", [], |r| r.get(0))?;
     let stored = last.map_or(0, |l| codec::index("leaf index", l).map_or(0, |l| l + 1));
@@ -116,147 +130,21 @@ pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeRepo
     } else {
         63 - stored.leading_zeros()
     };
-    // Level 0 is the ledger's leaf column; the levels above are tree_node's.
-    let mut statements = (0..=top)
-        .map(|level| {
-            conn.prepare(if level == 0 {
-                "SELECT idx, leaf FROM ledger WHERE ?1 = 0 ORDER BY idx"
-            } else {
-                "SELECT idx, hash FROM tree_node WHERE level = ?1 ORDER BY idx"
-            })
-        })
+    let mut leaves = conn.prepare("SELECT idx, leaf FROM ledger ORDER BY idx")?;
+    let mut statements = (u32::from(LOWEST_STORED_LEVEL)..=top.max(u32::from(LOWEST_STORED_LEVEL)))
+        .map(|_| conn.prepare("SELECT idx, hash FROM tree_node WHERE level = ?1 ORDER BY idx"))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut cursors = statements
+    let levels = statements
         .iter_mut()
-        .zip(0u32..)
+        .zip(u32::from(LOWEST_STORED_LEVEL)..)
         .map(|(st, level)| st.query([level]))
         .collect::<Result<Vec<Rows<'_>>, _>>()?;
-    let mut pending: Vec<Option<(u64, Hash)>> = vec![None; cursors.len()];
-    let mut problems = Vec::new();
-    let mut frontier = Frontier::new();
-    let mut roots = Vec::new();
-    let mut wanted = sizes.iter().copied().peekable();
-    while wanted.next_if_eq(&0).is_some() {
-        roots.push((0, EMPTY_ROOT));
-    }
-    let (leaves, upper) = cursors.split_first_mut().expect("level 0 is always read");
-    while let Some(row) = leaves.next()? {
-        let idx = codec::index("leaf index", row.get(0)?)?;
-        let leaf = codec::hash(
-            "leaf",
-            row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?,
-        )?;
-        if idx != frontier.size() {
-            problems.push(problem(
-                "ledger",
-                frontier.size().to_string(),
-                None,
-                format!("leaf missing: the next stored leaf is {idx}"),
-            ));
-        }
-        // The leaf is the one just read; the levels below the lowest stored
-        // one are recomputed whenever they are needed, so not compared.
-        let completed = frontier.push(leaf).into_iter().skip(1);
-        for (id, hash) in completed.filter(|(id, _)| id.level >= LOWEST_STORED_LEVEL) {
-            let level = usize::from(id.level);
-            let cursor = &mut upper[level - 1];
-            let key = format!("level={}, idx={}", id.level, id.index);
-            loop {
-                let next = match pending[level].take() {
-                    Some(row) => Some(row),
-                    None => match cursor.next()? {
-                        Some(r) => Some((
-                            codec::index("node index", r.get(0)?)?,
-                            codec::hash(
-                                "node",
-                                r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?,
-                            )?,
-                        )),
-                        None => None,
-                    },
-                };
-                match next {
-                    None => problems.push(problem(
-                        "tree_node",
-                        key.clone(),
-                        None,
-                        "missing: the tree has this complete subtree",
-                    )),
-                    Some((at, stored)) if at == id.index => {
-                        if stored != hash {
-                            problems.push(problem(
-                                "tree_node",
-                                key.clone(),
-                                Some("hash"),
-                                format!("stored {stored}, recomputed {hash}"),
-                            ));
-                        }
-                    }
-                    Some((at, _)) if at < id.index => {
-                        problems.push(problem(
-                            "tree_node",
-                            format!("level={}, idx={at}", id.level),
-                            None,
-                            "extra: no such complete subtree",
-                        ));
-                        continue;
-                    }
-                    Some(row) => {
-                        problems.push(problem(
-                            "tree_node",
-                            key.clone(),
-                            None,
-                            "missing: the tree has this complete subtree",
-                        ));
-                        pending[level] = Some(row);
-                    }
-                }
-                break;
-            }
-        }
-        while wanted.next_if_eq(&frontier.size()).is_some() {
-            roots.push((frontier.size(), frontier.root()));
-        }
-    }
-    for (level, cursor) in upper.iter_mut().enumerate() {
-        let level = level + 1;
-        if let Some((at, _)) = pending[level].take() {
-            problems.push(problem(
-                "tree_node",
-                format!("level={level}, idx={at}"),
-                None,
-                "extra: no such complete subtree",
-            ));
-        }
-        while let Some(r) = cursor.next()? {
-            let at: i64 = r.get(0)?;
-            problems.push(problem(
-                "tree_node",
-                format!("level={level}, idx={at}"),
-                None,
-                "extra: no such complete subtree",
-            ));
-        }
-    }
-    drop(cursors);
-    let mut beyond =
-        conn.prepare("SELECT level, idx FROM tree_node WHERE level > ?1 ORDER BY level, idx")?;
-    let mut rows = beyond.query([top])?;
-    while let Some(r) = rows.next()? {
-        let (level, at): (i64, i64) = (r.get(0)?, r.get(1)?);
-        problems.push(problem(
-            "tree_node",
-            format!("level={level}, idx={at}"),
-            None,
-            "extra: no such complete subtree",
-        ));
-    }
-    Ok(TreeReport {
-        size: frontier.size(),
-        root: frontier.root(),
-        roots,
-        problems,
-    })
+    let mut scan = SqliteScan {
+        leaves: leaves.query([])?,
+        levels,
+        conn,
+    };
+    audit::verify_tree(&mut scan, stored, sizes)
 }
 
 /// Runs the whole audit on `live`, which the caller holds in one read
@@ -285,8 +173,7 @@ pub(crate) fn audit(
     scratch.execute_batch("BEGIN").map_err(DbError::from)?;
     report.entries = check_entries(live, &scratch, shared, &mut report.problems)?;
 
-    let verifier = shared.key.verifier();
-    let mut sizes: Vec<u64> = {
+    let stored: Vec<u64> = {
         let mut st = live
             .prepare("SELECT size FROM checkpoint ORDER BY size")
             .map_err(DbError::from)?;
@@ -294,18 +181,10 @@ pub(crate) fn audit(
             .query_map([], |r| r.get::<_, i64>(0))
             .map_err(DbError::from)?;
         sizes
-            .map(|s| {
-                s.map_err(DbError::from)
-                    .and_then(|s| codec::index("checkpoint size", s))
-            })
+            .map(|s| Ok(codec::index("checkpoint size", s.map_err(DbError::from)?)?))
             .collect::<DbResult<_>>()?
     };
-    let extra = extra.map(SignedCheckpoint::parse);
-    if let Some(Ok(cp)) = &extra {
-        sizes.push(cp.checkpoint().size());
-        sizes.sort_unstable();
-    }
-    let tree = verify_tree(live, &sizes)?;
+    let tree = verify_tree(live, &audit::checkpoint_sizes(stored, extra))?;
     if tree.size != report.entries {
         report.problems.push(problem(
             "ledger",
@@ -317,116 +196,22 @@ pub(crate) fn audit(
     report.root = Some(tree.root);
     report.problems.extend(tree.problems.iter().cloned());
 
+    let mut checkpoints = CheckpointCheck::new(shared.key.verifier(), &tree);
     let mut st = live
         .prepare("SELECT size, note FROM checkpoint ORDER BY size")
         .map_err(DbError::from)?;
     let mut rows = st.query([]).map_err(DbError::from)?;
-    let mut latest = None;
     while let Some(r) = rows.next().map_err(DbError::from)? {
         let size: i64 = r.get(0).map_err(DbError::from)?;
         let note: Vec<u8> = r.get(1).map_err(DbError::from)?;
-        let key = format!("size={size}");
-        report.checkpoints_checked += 1;
-        latest = Some(size);
-        match SignedCheckpoint::parse(&note) {
-            Ok(cp) => {
-                if i64::try_from(cp.checkpoint().size()).ok() != Some(size) {
-                    report.problems.push(problem(
-                        "checkpoint",
-                        key.clone(),
-                        Some("size"),
-                        format!("the note is for size {}", cp.checkpoint().size()),
-                    ));
-                }
-                check_checkpoint(&cp, &verifier, &tree, &key, &mut report.problems);
-            }
-            Err(e) => report.problems.push(problem(
-                "checkpoint",
-                key,
-                Some("note"),
-                format!("not a signed checkpoint: {e}"),
-            )),
-        }
+        checkpoints.stored(size, &note, &mut report);
     }
-    if latest.and_then(|l| u64::try_from(l).ok()) != Some(report.entries) {
-        report.problems.push(problem(
-            "checkpoint",
-            "latest",
-            None,
-            format!(
-                "the ledger holds {} entries but the latest checkpoint is for {latest:?}",
-                report.entries
-            ),
-        ));
-    }
-    match extra {
-        None => {}
-        Some(Err(e)) => report.problems.push(problem(
-            "checkpoint",
-            "extra",
-            Some("note"),
-            format!("not a signed checkpoint: {e}"),
-        )),
-        Some(Ok(cp)) => {
-            report.checkpoints_checked += 1;
-            check_checkpoint(&cp, &verifier, &tree, "extra", &mut report.problems);
-        }
-    }
+    checkpoints.finish(extra, &mut report);
 
     for (table, key) in COMPARED {
         report.rows_compared += compare_table(live, &scratch, table, key, &mut report.problems)?;
     }
     Ok(report)
-}
-
-/// Checks a checkpoint's signature and its root against the recomputed tree.
-fn check_checkpoint(
-    cp: &SignedCheckpoint,
-    verifier: &LogVerifier,
-    tree: &TreeReport,
-    key: &str,
-    problems: &mut Vec<AuditProblem>,
-) {
-    let table = "checkpoint";
-    if let Err(e) = cp.verify(verifier) {
-        problems.push(problem(table, key, Some("note"), format!("signature: {e}")));
-    }
-    let c = cp.checkpoint();
-    if c.size() > tree.size {
-        problems.push(problem(
-            table,
-            key,
-            Some("note"),
-            format!(
-                "size {} is beyond the log's {} entries",
-                c.size(),
-                tree.size
-            ),
-        ));
-        return;
-    }
-    let at = tree
-        .roots
-        .binary_search_by_key(&c.size(), |(size, _)| *size);
-    match at.ok().map(|i| tree.roots[i].1) {
-        Some(root) if root == c.root() => {}
-        Some(root) => problems.push(problem(
-            table,
-            key,
-            Some("note"),
-            format!(
-                "root {} but the first {} entries hash to {root}",
-                c.root(),
-                c.size()
-            ),
-        )),
-        None => problems.push(problem(
-            table,
-            key,
-            Some("note"),
-            format!("no root recomputed at size {}", c.size()),
-        )),
-    }
 }
 
 /// Re-reads every entry (step 1) and replays its record into `scratch`
@@ -471,126 +256,19 @@ fn check_entries(
         let stored_leaf: Vec<u8> = row.get(5)?;
         let salt: Vec<u8> = row.get(6)?;
         let value: Vec<u8> = row.get(7)?;
-
-        let leaf = leaf_hash(&bytes);
-        if stored_leaf != leaf.0 {
-            problems.push(problem(
-                "ledger",
-                key.clone(),
-                Some("leaf"),
-                "is not the leaf hash of the entry bytes",
-            ));
-        }
-        let entry = match Entry::decode(&bytes) {
-            Ok(entry) => {
-                if entry.encode() != bytes {
-                    problems.push(problem(
-                        "ledger",
-                        key.clone(),
-                        Some("entry"),
-                        "does not re-encode to the same bytes",
-                    ));
-                }
-                if entry.kind() != kind {
-                    problems.push(problem(
-                        "ledger",
-                        key.clone(),
-                        Some("kind"),
-                        format!("`{kind}` but the entry says `{}`", entry.kind()),
-                    ));
-                }
-                Some(entry)
-            }
-            Err(e) => {
-                problems.push(problem(
-                    "ledger",
-                    key.clone(),
-                    Some("entry"),
-                    format!("does not decode: {e}"),
-                ));
-                None
-            }
+        let stored = StoredEntry {
+            idx,
+            record_time: &record_time,
+            kind: &kind,
+            enterprise: &enterprise,
+            entry: &bytes,
+            leaf: &stored_leaf,
+            salt: &salt,
+            record: &value,
         };
-        if let Some(entry) = &entry {
-            let opening = <[u8; 16]>::try_from(salt.as_slice()).map(|salt| Opening {
-                field: RECORD_FIELD.to_owned(),
-                salt,
-                value: value.clone(),
-            });
-            match opening {
-                Ok(o) if entry.verify_openings(std::slice::from_ref(&o)).is_ok() => {}
-                Ok(_) => problems.push(problem(
-                    "ledger",
-                    key.clone(),
-                    Some("record"),
-                    "does not open the entry's commitment",
-                )),
-                Err(_) => problems.push(problem(
-                    "ledger",
-                    key.clone(),
-                    Some("salt"),
-                    "is not 16 bytes",
-                )),
-            }
-        }
-        let record = match serde_json::from_slice(&value) {
-            Ok(record) => record,
-            Err(e) => {
-                problems.push(problem(
-                    "ledger",
-                    key.clone(),
-                    Some("record"),
-                    format!("is not a record: {e}"),
-                ));
-                continue;
-            }
+        let Some((record, time)) = audit::check_entry(&stored, problems)? else {
+            continue;
         };
-        if record_json(&record)? != value {
-            problems.push(problem(
-                "ledger",
-                key.clone(),
-                Some("record"),
-                "is not the record's canonical JSON",
-            ));
-        }
-        if record.kind_token() != kind {
-            problems.push(problem(
-                "ledger",
-                key.clone(),
-                Some("kind"),
-                format!("`{kind}` but the record is `{}`", record.kind_token()),
-            ));
-        }
-        if record.enterprise().as_str() != enterprise {
-            problems.push(problem(
-                "ledger",
-                key.clone(),
-                Some("enterprise"),
-                format!("{enterprise} but the record is {}'s", record.enterprise()),
-            ));
-        }
-        let time = match RecordTime::parse(&record_time) {
-            Ok(t) if t.text == record_time => t,
-            _ => {
-                problems.push(problem(
-                    "ledger",
-                    key.clone(),
-                    Some("record_time"),
-                    format!("`{record_time}` is not a record time"),
-                ));
-                continue;
-            }
-        };
-        if let Some(entry) = &entry
-            && public_json(&record, &record_time)? != entry.public()
-        {
-            problems.push(problem(
-                "ledger",
-                key.clone(),
-                Some("entry"),
-                "the public part is not the record's at its record time",
-            ));
-        }
         match sequencer.record(idx, &time, &record) {
             Ok(_) if positions.len() > MAX_PENDING_POSITIONS => positions.flush(scratch)?,
             Ok(_) => {}
@@ -702,13 +380,7 @@ fn compare_table(
         next_row(&mut rebuilt_rows, width)?,
     );
     let mut compared = 0u64;
-    let mut found = 0usize;
-    let mut report = |p: AuditProblem| {
-        found += 1;
-        if found <= MAX_PROBLEMS_PER_TABLE {
-            problems.push(p);
-        }
-    };
+    let mut differences = TableDifferences::new(table, problems);
     loop {
         let order = match (&x, &y) {
             (None, None) => break,
@@ -725,22 +397,20 @@ fn compare_table(
         match order {
             Ordering::Less => {
                 let row = x.take().expect("ordered before the other side, so present");
-                report(problem(
-                    table,
+                differences.report(
                     key_text(&columns, &row, key.len()),
                     None,
-                    "extra: the ledger does not give this row",
-                ));
+                    "extra: the ledger does not give this row".to_owned(),
+                );
                 x = next_row(&mut live_rows, width)?;
             }
             Ordering::Greater => {
                 let row = y.take().expect("ordered before the other side, so present");
-                report(problem(
-                    table,
+                differences.report(
                     key_text(&columns, &row, key.len()),
                     None,
-                    "missing: the ledger gives this row",
-                ));
+                    "missing: the ledger gives this row".to_owned(),
+                );
                 y = next_row(&mut rebuilt_rows, width)?;
             }
             Ordering::Equal => {
@@ -750,8 +420,7 @@ fn compare_table(
                 );
                 for ((column, stored), rebuilt) in columns.iter().zip(&l).zip(&r).skip(key.len()) {
                     if stored != rebuilt {
-                        report(problem(
-                            table,
+                        differences.report(
                             key_text(&columns, &l, key.len()),
                             Some(column),
                             format!(
@@ -759,7 +428,7 @@ fn compare_table(
                                 show(stored),
                                 show(rebuilt)
                             ),
-                        ));
+                        );
                     }
                 }
                 x = next_row(&mut live_rows, width)?;
@@ -767,16 +436,6 @@ fn compare_table(
             }
         }
     }
-    if found > MAX_PROBLEMS_PER_TABLE {
-        problems.push(problem(
-            table,
-            "*",
-            None,
-            format!(
-                "{} more differences not listed",
-                found - MAX_PROBLEMS_PER_TABLE
-            ),
-        ));
-    }
+    differences.finish();
     Ok(compared)
 }

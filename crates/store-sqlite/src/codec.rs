@@ -1,136 +1,15 @@
-//! How domain values are spelled in the tables: enum tokens, times, masses,
-//! and the rows the projector and the readers get back.
-//!
-//! Every spelling is deterministic, so that a projection rebuilt from the
-//! ledger matches the live one byte for byte (DESIGN.md §3).
+//! The rows the projector and the readers get back from SQLite. How each
+//! value is spelled is `retrace_store::codec`'s, shared with PostgreSQL.
 
-use retrace_domain::facility::FacilityId;
-use retrace_domain::lot::LotId;
 use retrace_domain::project::{
     Flag, LotState, Movement, PoolMember, ProcessMonth, ReceiveSide, ShipSide, Shipment,
 };
-use retrace_domain::quantity::{Mass, Share};
+use retrace_domain::quantity::Share;
 use retrace_domain::uscc::Uscc;
-use retrace_ledger::hash::Hash;
+pub(crate) use retrace_store::codec::*;
 use rusqlite::Row;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
-use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use crate::error::{DbError, DbResult};
-
-/// The record time of an entry: UTC, milliseconds, fixed width, so that the
-/// text sorts like the time and parses back to exactly the moment the
-/// projector was given.
-const RECORD_TIME: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-
-/// ISO 8601 calendar dates (designation validity).
-const DATE: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
-
-/// The moment an entry is recorded at, with its stored spelling.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RecordTime {
-    pub at: OffsetDateTime,
-    pub text: String,
-}
-
-impl RecordTime {
-    /// `now`, cut to the millisecond in UTC, so that what the projector sees
-    /// is exactly what the ledger stores and the audit replays.
-    pub(crate) fn new(now: OffsetDateTime) -> DbResult<RecordTime> {
-        let utc = now.to_offset(UtcOffset::UTC);
-        let at = utc
-            .replace_nanosecond(utc.nanosecond() / 1_000_000 * 1_000_000)
-            .map_err(|e| DbError::corrupt("clock", e))?;
-        let text = at
-            .format(RECORD_TIME)
-            .map_err(|e| DbError::corrupt("clock", e))?;
-        Ok(RecordTime { at, text })
-    }
-
-    /// Parses a stored record time.
-    pub(crate) fn parse(text: &str) -> DbResult<RecordTime> {
-        let at = PrimitiveDateTime::parse(text, RECORD_TIME)
-            .map_err(|e| DbError::corrupt("record_time", format!("{text}: {e}")))?
-            .assume_utc();
-        Ok(RecordTime {
-            at,
-            text: text.to_owned(),
-        })
-    }
-}
-
-pub(crate) fn date_text(date: Date) -> DbResult<String> {
-    date.format(DATE).map_err(|e| DbError::corrupt("date", e))
-}
-
-pub(crate) fn parse_date(text: &str) -> DbResult<Date> {
-    Date::parse(text, DATE).map_err(|e| DbError::corrupt("date", format!("{text}: {e}")))
-}
-
-/// The serde token of a unit enum variant (`rock`, `separation`, `input`).
-pub(crate) fn token<T: Serialize>(value: &T) -> DbResult<String> {
-    match serde_json::to_value(value)? {
-        serde_json::Value::String(s) => Ok(s),
-        other => Err(DbError::corrupt("token", format!("{other} is not a token"))),
-    }
-}
-
-/// Parses a token written by [`token`].
-pub(crate) fn from_token<T: DeserializeOwned>(what: &'static str, text: &str) -> DbResult<T> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned()))
-        .map_err(|e| DbError::corrupt(what, format!("{text}: {e}")))
-}
-
-pub(crate) fn json<T: Serialize>(value: &T) -> DbResult<String> {
-    Ok(serde_json::to_string(value)?)
-}
-
-pub(crate) fn from_json<T: DeserializeOwned>(what: &'static str, text: &str) -> DbResult<T> {
-    serde_json::from_str(text).map_err(|e| DbError::corrupt(what, e))
-}
-
-/// Grams as an SQL integer. Record masses are bounded far below `i64::MAX`
-/// by the projector; saturating keeps a bug visible rather than wrapping.
-pub(crate) fn grams(mass: Mass) -> i64 {
-    i64::try_from(mass.grams()).unwrap_or(i64::MAX)
-}
-
-pub(crate) fn mass(what: &'static str, grams: i64) -> DbResult<Mass> {
-    u64::try_from(grams)
-        .map(Mass::from_grams)
-        .map_err(|_| DbError::corrupt(what, format!("negative mass {grams}")))
-}
-
-/// A ledger index as an SQL integer (indices stay far below `i64::MAX`).
-pub(crate) fn sql_index(index: u64) -> i64 {
-    i64::try_from(index).unwrap_or(i64::MAX)
-}
-
-pub(crate) fn index(what: &'static str, value: i64) -> DbResult<u64> {
-    u64::try_from(value).map_err(|_| DbError::corrupt(what, format!("negative index {value}")))
-}
-
-pub(crate) fn uscc(text: &str) -> DbResult<Uscc> {
-    Uscc::parse(text).map_err(|e| DbError::corrupt("uscc", e))
-}
-
-pub(crate) fn lot_id(text: &str) -> DbResult<LotId> {
-    LotId::parse(text).map_err(|e| DbError::corrupt("lot id", e))
-}
-
-pub(crate) fn facility_id(text: &str) -> DbResult<FacilityId> {
-    FacilityId::parse(text).map_err(|e| DbError::corrupt("facility id", e))
-}
-
-pub(crate) fn hash(what: &'static str, bytes: &[u8]) -> DbResult<Hash> {
-    <[u8; 32]>::try_from(bytes)
-        .map(Hash)
-        .map_err(|_| DbError::corrupt(what, format!("{} bytes, not 32", bytes.len())))
-}
 
 /// The columns of `lot`, in the order [`lot_state`] reads them, then its id.
 pub(crate) const LOT_COLUMNS: &str = "code, product, measurement, distribution, feed_origin, producer, facility, created_by, created_at_ms, reo, elements, id";
@@ -280,17 +159,4 @@ pub(crate) fn process_month(row: &Row<'_>) -> DbResult<ProcessMonth> {
         in_ionic: row.get(6)?,
         transforms: row.get(7)?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn record_times_round_trip_to_the_millisecond() {
-        let t = time::macros::datetime!(2025-03-09 23:59:58.123456789 +08:00);
-        let rt = RecordTime::new(t).unwrap();
-        assert_eq!(rt.text, "2025-03-09T15:59:58.123Z");
-        assert_eq!(RecordTime::parse(&rt.text).unwrap(), rt);
-    }
 }

@@ -24,7 +24,7 @@ use crate::error::{DbError, DbResult};
 use crate::schema;
 use crate::trace::TableTrace;
 use crate::visibility::{self, Condition};
-use crate::writer::{Nodes, latest_checkpoint};
+use crate::writer::{SqliteTree, latest_checkpoint, nodes};
 
 /// Idle read connections kept open; more are opened under load and closed after.
 const POOL_SIZE: usize = 4;
@@ -112,7 +112,7 @@ pub(crate) fn inclusion(conn: &Connection, index: u64, size: u64) -> Result<Vec<
             "no entry {index} in a tree of {size}: the log has {have} entries"
         )));
     }
-    inclusion_proof(index, size, &Nodes { conn, fresh: None }).map_err(StoreError::internal)
+    inclusion_proof(index, size, &nodes(&SqliteTree { conn }, None)).map_err(StoreError::internal)
 }
 
 pub(crate) fn consistency(conn: &Connection, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
@@ -122,7 +122,7 @@ pub(crate) fn consistency(conn: &Connection, old: u64, new: u64) -> Result<Vec<H
             "no consistency proof from {old} to {new}: the log has {have} entries"
         )));
     }
-    consistency_proof(old, new, &Nodes { conn, fresh: None }).map_err(StoreError::internal)
+    consistency_proof(old, new, &nodes(&SqliteTree { conn }, None)).map_err(StoreError::internal)
 }
 
 const ENTRY_SELECT: &str = "SELECT l.idx, l.record_time, l.kind, l.enterprise, l.leaf, l.record, s.corrected_by \
@@ -192,8 +192,8 @@ pub(crate) fn receipt(conn: &Connection, scope: &Scope, index: u64) -> Result<Re
         .ok_or_else(|| StoreError::NotFound(format!("entry {index}")))?;
     let checkpoint = checkpoint(conn)?;
     let size = checkpoint.checkpoint().size();
-    let proof =
-        inclusion_proof(index, size, &Nodes { conn, fresh: None }).map_err(StoreError::internal)?;
+    let proof = inclusion_proof(index, size, &nodes(&SqliteTree { conn }, None))
+        .map_err(StoreError::internal)?;
     Ok(Receipt {
         entry,
         index,

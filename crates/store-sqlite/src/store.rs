@@ -20,12 +20,13 @@ use retrace_store::{
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use crate::audit::{self, TreeReport};
+use crate::audit;
 use crate::codec;
 use crate::error::DbError;
 use crate::read::{self, ReadPool};
 use crate::schema;
 use crate::writer::{Job, Shared, Writer};
+use retrace_store::audit::TreeReport;
 
 /// What the store needs besides its file. The binary owns the key files and
 /// hands their contents over.

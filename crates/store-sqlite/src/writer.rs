@@ -22,16 +22,17 @@ use retrace_ledger::checkpoint::{Checkpoint, LogKey, SignedCheckpoint};
 use retrace_ledger::hash::Hash;
 use retrace_ledger::proof::inclusion_proof;
 use retrace_ledger::receipt::Receipt;
-use retrace_ledger::tree::{Frontier, NodeId, NodeReader, root_of};
+use retrace_ledger::tree::{Frontier, NodeId};
+use retrace_store::nodes::{LOWEST_STORED_LEVEL, Nodes, TreeStorage};
 use retrace_store::{Appended, Scope, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use crate::cache::ViewCache;
 use crate::codec::{self, RecordTime};
 use crate::error::{DbError, DbResult};
 use crate::schema;
 use crate::sequence::{Positions, SequenceError, Sequencer};
+use retrace_store::cache::ViewCache;
 
 /// The most requests one commit takes: enough that a burst of interactive
 /// appends shares one WAL sync, few enough that the first of them is not kept
@@ -72,50 +73,30 @@ pub(crate) enum Job {
     },
 }
 
-/// The lowest level of the tree that `tree_node` stores. The leaves are the
-/// ledger's `leaf` column, and a node between them and this level (at most
-/// eight leaves) is recomputed from its leaves when a proof needs it: a proof
-/// needs one node per level, so that is at most fourteen leaves read in
-/// three range scans. Storing every level would cost one `tree_node` insert
-/// per entry (n/2 + n/4 + … rows); from level 4 up it costs one per sixteen.
-pub(crate) const LOWEST_STORED_LEVEL: u8 = 4;
-
-/// Reads complete subtrees through a connection, preferring the nodes of the
-/// commit in progress, which are still in memory: leaves from `ledger.leaf`,
-/// nodes from level [`LOWEST_STORED_LEVEL`] up from `tree_node`, and the
-/// levels between recomputed from their leaves (RFC 9162 §2.1.1).
-pub(crate) struct Nodes<'a> {
+/// The tree as SQLite stores it: the leaves are `ledger.leaf`, the nodes
+/// from [`LOWEST_STORED_LEVEL`] up are `tree_node`'s.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SqliteTree<'a> {
     pub conn: &'a Connection,
-    pub fresh: Option<&'a HashMap<NodeId, Hash>>,
 }
 
-impl NodeReader for Nodes<'_> {
+impl TreeStorage for SqliteTree<'_> {
     type Error = DbError;
 
-    fn node(&self, id: NodeId) -> DbResult<Hash> {
-        if let Some(h) = self.fresh.and_then(|f| f.get(&id)) {
-            return Ok(*h);
-        }
-        let missing = || {
-            DbError::corrupt(
-                "tree",
-                format!("node (level {}, index {}) is missing", id.level, id.index),
-            )
-        };
-        if id.level >= LOWEST_STORED_LEVEL {
-            let bytes: Option<Vec<u8>> = self
-                .conn
-                .prepare_cached("SELECT hash FROM tree_node WHERE level = ?1 AND idx = ?2")?
-                .query_row(params![id.level, codec::sql_index(id.index)], |r| r.get(0))
-                .optional()?;
-            return codec::hash("tree node", &bytes.ok_or_else(missing)?);
-        }
-        let width = 1u64 << id.level;
-        let first = id.index * width;
+    fn stored_node(&self, id: NodeId) -> DbResult<Option<Hash>> {
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT hash FROM tree_node WHERE level = ?1 AND idx = ?2")?
+            .query_row(params![id.level, codec::sql_index(id.index)], |r| r.get(0))
+            .optional()?;
+        Ok(bytes.map(|b| codec::hash("tree node", &b)).transpose()?)
+    }
+
+    fn leaves(&self, from: u64, to: u64) -> DbResult<Vec<Hash>> {
         let mut st = self
             .conn
             .prepare_cached("SELECT leaf FROM ledger WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")?;
-        let mut rows = st.query([codec::sql_index(first), codec::sql_index(first + width)])?;
+        let mut rows = st.query([codec::sql_index(from), codec::sql_index(to)])?;
         let mut leaves = Vec::with_capacity(1 << LOWEST_STORED_LEVEL);
         while let Some(row) = rows.next()? {
             leaves.push(codec::hash(
@@ -123,10 +104,18 @@ impl NodeReader for Nodes<'_> {
                 row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?,
             )?);
         }
-        if leaves.len() as u64 != width {
-            return Err(missing());
-        }
-        Ok(root_of(&leaves))
+        Ok(leaves)
+    }
+}
+
+/// The tree of `conn`, with the nodes of the commit in progress if any.
+pub(crate) fn nodes<'a>(
+    tree: &'a SqliteTree<'a>,
+    fresh: Option<&'a HashMap<NodeId, Hash>>,
+) -> Nodes<'a, SqliteTree<'a>> {
+    Nodes {
+        storage: tree,
+        fresh,
     }
 }
 
@@ -135,7 +124,7 @@ pub(crate) fn ledger_size(conn: &Connection) -> DbResult<u64> {
     let next: i64 = conn
         .prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger")?
         .query_row([], |r| r.get(0))?;
-    codec::index("ledger size", next)
+    Ok(codec::index("ledger size", next)?)
 }
 
 /// The latest stored checkpoint, if any.
@@ -176,13 +165,7 @@ impl Writer {
     ) -> DbResult<Writer> {
         let conn = schema::open_writer(path)?;
         let size = ledger_size(&conn)?;
-        let frontier = Frontier::from_nodes(
-            size,
-            &Nodes {
-                conn: &conn,
-                fresh: None,
-            },
-        )?;
+        let frontier = Frontier::from_nodes(size, &nodes(&SqliteTree { conn: &conn }, None))?;
         let latest = match latest_checkpoint(&conn)? {
             Some(cp) => {
                 let c = cp.checkpoint();
@@ -424,10 +407,8 @@ fn receipts(
     fresh: &HashMap<NodeId, Hash>,
 ) -> Result<Appended, StoreError> {
     let size = checkpoint.checkpoint().size();
-    let nodes = Nodes {
-        conn,
-        fresh: Some(fresh),
-    };
+    let tree = SqliteTree { conn };
+    let nodes = nodes(&tree, Some(fresh));
     let receipts = appended
         .into_iter()
         .map(|(index, entry)| {
