@@ -5,6 +5,10 @@
 //! ledger matches the live one byte for byte (DESIGN.md §3), and the same on
 //! both stores, so that their projections compare row for row.
 
+pub mod rows;
+
+pub use rows::*;
+
 use retrace_domain::facility::FacilityId;
 use retrace_domain::lot::LotId;
 use retrace_domain::quantity::Mass;
