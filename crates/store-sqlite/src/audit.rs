@@ -24,6 +24,7 @@ use retrace_store::audit::{
     self, CheckpointCheck, StoredEntry, TableDifferences, TreeReport, TreeScan, problem,
 };
 use retrace_store::cache::ViewCache;
+use retrace_store::digest::{self, TABLES, TableDigest};
 use retrace_store::nodes::LOWEST_STORED_LEVEL;
 use retrace_store::{AuditProblem, AuditReport, StoreError};
 use rusqlite::types::Value;
@@ -438,4 +439,36 @@ fn compare_table(
     }
     differences.finish();
     Ok(compared)
+}
+
+/// The digest of every table of `retrace_store::digest::TABLES`, read in
+/// key order from one snapshot.
+pub(crate) fn table_digests(conn: &Connection) -> DbResult<Vec<(String, u64, Hash)>> {
+    let mut out = Vec::with_capacity(TABLES.len());
+    for (table, key, rest) in TABLES {
+        let columns: Vec<&str> = key.iter().chain(rest.iter()).copied().collect();
+        let mut st = conn.prepare(&format!(
+            "SELECT {} FROM {table} ORDER BY {}",
+            columns.join(", "),
+            key.join(", ")
+        ))?;
+        let mut rows = st.query([])?;
+        let mut digest = TableDigest::new();
+        while let Some(row) = next_row(&mut rows, columns.len())? {
+            let text: Vec<Option<String>> = row
+                .iter()
+                .map(|v| match v {
+                    Value::Null => None,
+                    Value::Integer(i) => Some(i.to_string()),
+                    Value::Real(r) => Some(r.to_string()),
+                    Value::Text(t) => Some(t.clone()),
+                    Value::Blob(b) => Some(digest::hex(b)),
+                })
+                .collect();
+            digest.row(text.iter().map(|v| v.as_deref()));
+        }
+        let (count, hash) = digest.finish();
+        out.push(((*table).to_owned(), count, hash));
+    }
+    Ok(out)
 }

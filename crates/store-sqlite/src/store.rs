@@ -191,6 +191,17 @@ impl SqliteStore {
         self.reads.with(|conn| Ok(audit::verify_tree(conn, &[])?))
     }
 
+    /// A digest of every projection table and of the ledger, table by table
+    /// in key order, with each value spelled as text
+    /// (`retrace_store::digest`): equal digests on two stores mean equal
+    /// rows (how `retrace copy` proves a move).
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when SQLite fails.
+    pub fn table_digests(&self) -> Result<Vec<(String, u64, Hash)>, StoreError> {
+        self.reads.with(|conn| Ok(audit::table_digests(conn)?))
+    }
+
     async fn read<T: Send + 'static>(
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod cache;
 pub mod codec;
 pub mod conformance;
+pub mod digest;
 pub mod entry;
 pub mod error;
 pub mod model;

@@ -1,0 +1,608 @@
+//! The audit (DESIGN.md §3 "a rebuild-and-compare command proves it"; §5 "a
+//! row changed behind the system's back is found by the audit command"), on
+//! PostgreSQL. The checks of entries, tree and checkpoints are
+//! `retrace_store::audit`'s, shared with SQLite.
+//!
+//! The whole audit is one REPEATABLE READ transaction on a connection of its
+//! own, so everything it reads comes from one snapshot:
+//!
+//! 0. The triggers that refuse UPDATE, DELETE and TRUNCATE on the ledger are
+//!    in place.
+//! 1. Every entry is re-read through a cursor and checked.
+//! 2. The stored leaves stream through the tree pass, each stored node is
+//!    compared on the way.
+//! 3. Every stored checkpoint, and one held outside the store, is checked.
+//! 4. Every record is replayed through the same projector into a scratch
+//!    schema made by the same migrations, and every table is compared with
+//!    the live one in SQL, row by row by primary key. The transaction is
+//!    rolled back at the end, and the scratch schema with it.
+
+use std::collections::VecDeque;
+
+use postgres::Row;
+use retrace_ledger::hash::Hash;
+use retrace_store::audit::{
+    self, CheckpointCheck, MAX_PROBLEMS_PER_TABLE, StoredEntry, TreeReport, TreeScan, problem,
+};
+use retrace_store::cache::ViewCache;
+use retrace_store::digest::{TABLES, TableDigest};
+use retrace_store::nodes::LOWEST_STORED_LEVEL;
+use retrace_store::{AuditProblem, AuditReport, StoreError};
+
+use crate::codec;
+use crate::connection::Conn;
+use crate::error::{DbError, DbResult};
+use crate::pending::Pending;
+use crate::schema::MIGRATIONS;
+use crate::sequence::{Counters, SequenceError, Sequencer};
+use crate::writer::Shared;
+
+/// Rows fetched from a cursor at a time.
+const FETCH: usize = 5_000;
+
+/// Pending rows the replay holds before writing them to the scratch schema:
+/// bounds the audit's memory however long the ledger.
+const MAX_PENDING_ROWS: usize = 100_000;
+
+/// The triggers that keep the ledger append-only (migration 1), by table.
+const GUARDS: &[(&str, &str)] = &[
+    ("leaf", "leaf_no_update"),
+    ("leaf", "leaf_no_delete"),
+    ("leaf", "leaf_no_truncate"),
+    ("ledger", "ledger_no_update"),
+    ("ledger", "ledger_no_delete"),
+    ("tree_node", "tree_node_no_update"),
+    ("tree_node", "tree_node_no_delete"),
+    ("tree_node", "tree_node_no_truncate"),
+    ("checkpoint", "checkpoint_no_update"),
+    ("checkpoint", "checkpoint_no_delete"),
+    ("checkpoint", "checkpoint_no_truncate"),
+];
+
+/// The tables rebuilt from the ledger and compared, with their primary keys.
+const COMPARED: &[(&str, &[&str])] = &[
+    ("ledger", &["idx"]),
+    ("leaf", &["idx"]),
+    ("enterprise", &["uscc"]),
+    ("facility", &["id"]),
+    ("designation", &["enterprise", "category", "valid_from"]),
+    ("enterprise_place", &["uscc", "region"]),
+    ("lot", &["id"]),
+    ("entry_lot", &["lot", "idx"]),
+    ("movement", &["entry", "n"]),
+    ("position", &["lot", "holder", "owner"]),
+    ("lineage_edge", &["entry", "n"]),
+    ("pool_member", &["entry", "n"]),
+    ("process_month", &["facility", "process", "month"]),
+    ("shipment", &["sender", "number"]),
+    ("flag", &["key"]),
+    ("entry_status", &["idx"]),
+];
+
+/// A server-side cursor read a chunk at a time.
+struct Cursor<'c> {
+    conn: &'c Conn,
+    name: String,
+    rows: VecDeque<Row>,
+    done: bool,
+}
+
+impl<'c> Cursor<'c> {
+    fn open(conn: &'c Conn, name: &str, query: &str) -> DbResult<Cursor<'c>> {
+        conn.batch(&format!("DECLARE {name} NO SCROLL CURSOR FOR {query}"))?;
+        Ok(Cursor {
+            conn,
+            name: name.to_owned(),
+            rows: VecDeque::new(),
+            done: false,
+        })
+    }
+
+    fn next(&mut self) -> DbResult<Option<Row>> {
+        if self.rows.is_empty() && !self.done {
+            let fetched = self
+                .conn
+                .query(&format!("FETCH {FETCH} FROM {}", self.name), &[])?;
+            self.done = fetched.len() < FETCH;
+            self.rows.extend(fetched);
+        }
+        Ok(self.rows.pop_front())
+    }
+}
+
+fn hash_at(row: &Row, what: &'static str) -> DbResult<(u64, Hash)> {
+    let bytes: Vec<u8> = row.try_get(1)?;
+    Ok((
+        codec::index(what, row.try_get(0)?)?,
+        codec::hash(what, &bytes)?,
+    ))
+}
+
+/// The stored tree of `schema`, read level by level in index order.
+struct PgScan<'c> {
+    leaves: Cursor<'c>,
+    levels: Vec<Cursor<'c>>,
+    conn: &'c Conn,
+    schema: String,
+}
+
+impl TreeScan for PgScan<'_> {
+    type Error = DbError;
+
+    fn next_leaf(&mut self) -> DbResult<Option<(u64, Hash)>> {
+        self.leaves.next()?.map(|r| hash_at(&r, "leaf")).transpose()
+    }
+
+    fn next_node(&mut self, level: u8) -> DbResult<Option<(u64, Hash)>> {
+        match self
+            .levels
+            .get_mut(usize::from(level - LOWEST_STORED_LEVEL))
+        {
+            Some(cursor) => cursor.next()?.map(|r| hash_at(&r, "node")).transpose(),
+            None => Ok(None),
+        }
+    }
+
+    fn nodes_above(&mut self, level: u8) -> DbResult<Vec<(u64, u64)>> {
+        self.conn
+            .query(
+                &format!(
+                    "SELECT level, idx FROM {}.tree_node WHERE level > $1 ORDER BY level, idx",
+                    self.schema
+                ),
+                &[&i16::from(level)],
+            )?
+            .iter()
+            .map(|r| {
+                let level: i16 = r.try_get(0)?;
+                Ok((
+                    codec::index("node level", i64::from(level))?,
+                    codec::index("node index", r.try_get(1)?)?,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// The schema the store's tables are in.
+fn live_schema(conn: &Conn) -> DbResult<String> {
+    Ok(conn
+        .query_one(
+            "SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = 'leaf'::regclass",
+            &[],
+        )?
+        .try_get(0)?)
+}
+
+/// Streams the stored leaves through the shared tree pass
+/// ([`retrace_store::audit::verify_tree`]), comparing every stored node.
+/// Runs inside the caller's transaction (cursors live in one).
+pub(crate) fn verify_tree(conn: &Conn, sizes: &[u64]) -> DbResult<TreeReport> {
+    let schema = live_schema(conn)?;
+    verify_tree_in(conn, &schema, sizes)
+}
+
+fn verify_tree_in(conn: &Conn, schema: &str, sizes: &[u64]) -> DbResult<TreeReport> {
+    let stored: i64 = conn
+        .query_one(
+            &format!("SELECT COALESCE(MAX(idx) + 1, 0) FROM {schema}.leaf"),
+            &[],
+        )?
+        .try_get(0)?;
+    let stored = codec::index("leaf count", stored)?;
+    let top = if stored == 0 {
+        0
+    } else {
+        63 - stored.leading_zeros()
+    };
+    let leaves = Cursor::open(
+        conn,
+        "audit_leaves",
+        &format!("SELECT idx, hash FROM {schema}.leaf ORDER BY idx"),
+    )?;
+    let levels = (u32::from(LOWEST_STORED_LEVEL)..=top.max(u32::from(LOWEST_STORED_LEVEL)))
+        .map(|level| {
+            Cursor::open(
+                conn,
+                &format!("audit_level_{level}"),
+                &format!(
+                    "SELECT idx, hash FROM {schema}.tree_node WHERE level = {level} ORDER BY idx"
+                ),
+            )
+        })
+        .collect::<DbResult<Vec<_>>>()?;
+    let mut scan = PgScan {
+        leaves,
+        levels,
+        conn,
+        schema: schema.to_owned(),
+    };
+    let report = audit::verify_tree(&mut scan, stored, sizes)?;
+    conn.batch("CLOSE audit_leaves")?;
+    for level in u32::from(LOWEST_STORED_LEVEL)..=top.max(u32::from(LOWEST_STORED_LEVEL)) {
+        conn.batch(&format!("CLOSE audit_level_{level}"))?;
+    }
+    Ok(report)
+}
+
+/// Runs the whole audit on `conn`, a connection of its own.
+pub(crate) fn audit(
+    conn: &Conn,
+    shared: &Shared,
+    extra: Option<&[u8]>,
+) -> Result<AuditReport, StoreError> {
+    conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ")?;
+    let result = run(conn, shared, extra);
+    if let Err(e) = conn.batch("ROLLBACK") {
+        tracing::debug!(error = %e, "the audit's transaction was gone");
+    }
+    result
+}
+
+fn run(conn: &Conn, shared: &Shared, extra: Option<&[u8]>) -> Result<AuditReport, StoreError> {
+    let mut report = AuditReport::default();
+    let live = live_schema(conn)?;
+    for (table, guard) in GUARDS {
+        let present: bool = conn
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = $1 AND c.relname = $2 AND t.tgname = $3 AND t.tgenabled <> 'D')",
+                &[&live, table, guard],
+            )?
+            .try_get(0)
+            .map_err(DbError::from)?;
+        if !present {
+            report.problems.push(problem(
+                "pg_trigger",
+                *guard,
+                None,
+                "missing or disabled: the ledger no longer refuses UPDATE, DELETE and TRUNCATE",
+            ));
+        }
+    }
+    let scratch = format!("retrace_audit_{}", std::process::id());
+    conn.batch(&format!(
+        "CREATE SCHEMA {scratch}; SET LOCAL search_path TO {scratch}"
+    ))?;
+    for script in MIGRATIONS {
+        conn.batch(script)?;
+    }
+    report.entries = check_entries(conn, &live, shared, &mut report.problems)?;
+
+    let stored: Vec<u64> = conn
+        .query(
+            &format!("SELECT size FROM {live}.checkpoint ORDER BY size"),
+            &[],
+        )?
+        .iter()
+        .map(|r| Ok(codec::index("checkpoint size", r.try_get(0)?)?))
+        .collect::<DbResult<_>>()?;
+    let tree = verify_tree_in(conn, &live, &audit::checkpoint_sizes(stored, extra))?;
+    if tree.size != report.entries {
+        report.problems.push(problem(
+            "ledger",
+            "*",
+            None,
+            format!("{} leaves stored for {} entries", tree.size, report.entries),
+        ));
+    }
+    report.root = Some(tree.root);
+    report.problems.extend(tree.problems.iter().cloned());
+
+    let mut checkpoints = CheckpointCheck::new(shared.key.verifier(), &tree);
+    let mut notes = Cursor::open(
+        conn,
+        "audit_checkpoints",
+        &format!("SELECT size, note FROM {live}.checkpoint ORDER BY size"),
+    )?;
+    while let Some(r) = notes.next()? {
+        let size: i64 = r.try_get(0).map_err(DbError::from)?;
+        let note: Vec<u8> = r.try_get(1).map_err(DbError::from)?;
+        checkpoints.stored(size, &note, &mut report);
+    }
+    checkpoints.finish(extra, &mut report);
+
+    for (table, key) in COMPARED {
+        report.rows_compared +=
+            compare_table(conn, &live, &scratch, table, key, &mut report.problems)?;
+    }
+    Ok(report)
+}
+
+/// Re-reads every entry (step 1) and replays its record into the scratch
+/// schema, the first on the search path (step 4's rebuild). Returns the
+/// number of entries.
+fn check_entries(
+    conn: &Conn,
+    live: &str,
+    shared: &Shared,
+    problems: &mut Vec<AuditProblem>,
+) -> DbResult<u64> {
+    let mut rows = Cursor::open(
+        conn,
+        "audit_ledger",
+        &format!(
+            "SELECT l.idx, l.record_time, l.kind, l.enterprise, l.entry, COALESCE(f.hash, ''::bytea), l.salt, l.record \
+             FROM {live}.ledger l LEFT JOIN {live}.leaf f ON f.idx = l.idx ORDER BY l.idx"
+        ),
+    )?;
+    // Without the writer's cache: the rebuild reads only the tables.
+    let cache = ViewCache::off();
+    let pending = Pending::default();
+    let counters = Counters::load(conn)?;
+    let sequencer = Sequencer {
+        conn,
+        cache: &cache,
+        pending: &pending,
+        counters: &counters,
+        secret: &shared.secret,
+        projector: &shared.projector,
+    };
+    let mut count = 0u64;
+    while let Some(row) = rows.next()? {
+        let idx = codec::index("ledger index", row.try_get(0)?)?;
+        if idx != count {
+            problems.push(problem(
+                "ledger",
+                count.to_string(),
+                None,
+                format!("missing: the next stored entry is {idx}"),
+            ));
+        }
+        count = idx + 1;
+        let record_time: String = row.try_get(1)?;
+        let kind: String = row.try_get(2)?;
+        let enterprise: String = row.try_get(3)?;
+        let bytes: Vec<u8> = row.try_get(4)?;
+        let leaf: Vec<u8> = row.try_get(5)?;
+        let salt: Vec<u8> = row.try_get(6)?;
+        let value: Vec<u8> = row.try_get(7)?;
+        let stored = StoredEntry {
+            idx,
+            record_time: &record_time,
+            kind: &kind,
+            enterprise: &enterprise,
+            entry: &bytes,
+            leaf: &leaf,
+            salt: &salt,
+            record: &value,
+        };
+        let Some((record, time)) = audit::check_entry(&stored, problems)? else {
+            continue;
+        };
+        match sequencer.record(idx, &time, &record) {
+            Ok(_) if pending.len() > MAX_PENDING_ROWS => pending.flush(conn)?,
+            Ok(_) => {}
+            Err(SequenceError::Refused(refusal)) => {
+                problems.push(problem(
+                    "ledger",
+                    idx.to_string(),
+                    None,
+                    format!("replaying the record is refused: {refusal}"),
+                ));
+            }
+            Err(SequenceError::Failed(e)) => return Err(e),
+        }
+    }
+    pending.flush(conn)?;
+    conn.batch("CLOSE audit_ledger")?;
+    Ok(count)
+}
+
+/// A column and how its values are shown.
+struct Column {
+    name: String,
+    bytes: bool,
+    text: bool,
+}
+
+fn columns(conn: &Conn, schema: &str, table: &str, key: &[&str]) -> DbResult<Vec<Column>> {
+    let mut all: Vec<Column> = conn
+        .query(
+            "SELECT column_name::text, data_type::text FROM information_schema.columns \
+             WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+            &[&schema, &table],
+        )?
+        .iter()
+        .map(|r| {
+            let kind: String = r.try_get(1)?;
+            Ok(Column {
+                name: r.try_get(0)?,
+                bytes: kind == "bytea",
+                text: kind == "text",
+            })
+        })
+        .collect::<DbResult<_>>()?;
+    // Keys first, in key order, as the reports name them.
+    all.sort_by_key(|c| key.iter().position(|k| *k == c.name).unwrap_or(key.len()));
+    Ok(all)
+}
+
+/// A value as text, bytes in hex.
+fn as_text(alias: &str, c: &Column) -> String {
+    if c.bytes {
+        format!("encode({alias}.{}, 'hex')", c.name)
+    } else {
+        format!("{alias}.{}::text", c.name)
+    }
+}
+
+/// A value as the reports show it: text quoted, bytes as `x'…'`, at most 80 characters.
+fn show(c: &Column, value: Option<&str>) -> String {
+    const MAX: usize = 80;
+    let text = match value {
+        None => "NULL".to_owned(),
+        Some(v) if c.bytes => format!("x'{v}'"),
+        Some(v) if c.text => format!("`{v}`"),
+        Some(v) => v.to_owned(),
+    };
+    if text.chars().count() > MAX {
+        format!("{}…", text.chars().take(MAX).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// Compares one live table with its rebuild in SQL: a full join on the
+/// primary key, keeping the rows that are missing on one side or differ in
+/// a column. Returns the number of rows compared.
+fn compare_table(
+    conn: &Conn,
+    live: &str,
+    scratch: &str,
+    table: &str,
+    key: &[&str],
+    problems: &mut Vec<AuditProblem>,
+) -> DbResult<u64> {
+    let cols = columns(conn, live, table, key)?;
+    let values: Vec<String> = cols
+        .iter()
+        .flat_map(|c| [as_text("a", c), as_text("b", c)])
+        .collect();
+    let on: Vec<String> = key.iter().map(|k| format!("a.{k} = b.{k}")).collect();
+    let differs: Vec<String> = cols
+        .iter()
+        .skip(key.len())
+        .map(|c| format!("a.{0} IS DISTINCT FROM b.{0}", c.name))
+        .collect();
+    let mut condition = format!("a.{0} IS NULL OR b.{0} IS NULL", key[0]);
+    for d in &differs {
+        condition.push_str(" OR ");
+        condition.push_str(d);
+    }
+    let order: Vec<String> = key
+        .iter()
+        .map(|k| format!("COALESCE(a.{k}, b.{k})"))
+        .collect();
+    let from = format!(
+        "{live}.{table} a FULL JOIN {scratch}.{table} b ON {}",
+        on.join(" AND ")
+    );
+    let compared: i64 = conn
+        .query_one(&format!("SELECT count(*) FROM {from}"), &[])?
+        .try_get(0)?;
+    let rows = conn.query(
+        &format!(
+            "SELECT (a.{k} IS NULL), (b.{k} IS NULL), {} FROM {from} WHERE {condition} ORDER BY {} LIMIT {}",
+            values.join(", "),
+            order.join(", "),
+            MAX_PROBLEMS_PER_TABLE + 1,
+            k = key[0]
+        ),
+        &[],
+    )?;
+    let mut listed = 0usize;
+    for row in rows.iter().take(MAX_PROBLEMS_PER_TABLE) {
+        let only_rebuilt: bool = row.try_get(0)?;
+        let only_live: bool = row.try_get(1)?;
+        let value = |i: usize, side: usize| -> DbResult<Option<String>> {
+            Ok(row.try_get::<_, Option<String>>(2 + 2 * i + side)?)
+        };
+        let side = usize::from(only_rebuilt);
+        let key_text = (0..key.len())
+            .map(|i| {
+                Ok(format!(
+                    "{}={}",
+                    cols[i].name,
+                    value(i, side)?.unwrap_or_default()
+                ))
+            })
+            .collect::<DbResult<Vec<_>>>()?
+            .join(", ");
+        if only_live {
+            problems.push(problem(
+                table,
+                key_text,
+                None,
+                "extra: the ledger does not give this row",
+            ));
+        } else if only_rebuilt {
+            problems.push(problem(
+                table,
+                key_text,
+                None,
+                "missing: the ledger gives this row",
+            ));
+        } else {
+            for (i, c) in cols.iter().enumerate().skip(key.len()) {
+                let (stored, rebuilt) = (value(i, 0)?, value(i, 1)?);
+                if stored != rebuilt {
+                    problems.push(problem(
+                        table,
+                        key_text.clone(),
+                        Some(&c.name),
+                        format!(
+                            "stored {} but the ledger gives {}",
+                            show(c, stored.as_deref()),
+                            show(c, rebuilt.as_deref())
+                        ),
+                    ));
+                }
+            }
+        }
+        listed += 1;
+    }
+    if rows.len() > MAX_PROBLEMS_PER_TABLE {
+        let differing: i64 = conn
+            .query_one(
+                &format!("SELECT count(*) FROM {from} WHERE {condition}"),
+                &[],
+            )?
+            .try_get(0)?;
+        problems.push(problem(
+            table,
+            "*",
+            None,
+            format!(
+                "{} more differing rows not listed",
+                usize::try_from(differing).unwrap_or(usize::MAX) - listed
+            ),
+        ));
+    }
+    Ok(u64::try_from(compared).unwrap_or(0))
+}
+
+/// The digest of every table of [`TABLES`], read in key order from one snapshot.
+pub(crate) fn table_digests(conn: &Conn) -> DbResult<Vec<(String, u64, Hash)>> {
+    let mut out = Vec::with_capacity(TABLES.len());
+    for (table, key, rest) in TABLES {
+        let text = |c: &str| -> String {
+            match (*table, c) {
+                ("ledger", "leaf") => "encode(f.hash, 'hex')".to_owned(),
+                ("ledger", "entry" | "salt" | "record")
+                | ("tree_node", "hash")
+                | ("checkpoint", "note") => format!("encode(t.{c}, 'hex')"),
+                _ => format!("t.{c}::text"),
+            }
+        };
+        let select: Vec<String> = key.iter().chain(rest.iter()).map(|c| text(c)).collect();
+        let from = if *table == "ledger" {
+            "ledger t JOIN leaf f ON f.idx = t.idx".to_owned()
+        } else {
+            format!("{table} t")
+        };
+        let order: Vec<String> = key.iter().map(|k| format!("t.{k}")).collect();
+        let name = format!("digest_{table}");
+        let mut cursor = Cursor::open(
+            conn,
+            &name,
+            &format!(
+                "SELECT {} FROM {from} ORDER BY {}",
+                select.join(", "),
+                order.join(", ")
+            ),
+        )?;
+        let mut digest = TableDigest::new();
+        while let Some(row) = cursor.next()? {
+            let values = (0..select.len())
+                .map(|i| row.try_get::<_, Option<String>>(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            digest.row(values.iter().map(|v| v.as_deref()));
+        }
+        conn.batch(&format!("CLOSE {name}"))?;
+        let (rows, hash) = digest.finish();
+        out.push(((*table).to_owned(), rows, hash));
+    }
+    Ok(out)
+}

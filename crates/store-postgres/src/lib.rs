@@ -1,0 +1,60 @@
+//! The PostgreSQL store of retrace (DESIGN.md §3: "PostgreSQL (production;
+//! stateless API nodes, one sequencer elected through the database, read
+//! replicas for dashboards)"), with exactly the behaviour of the embedded
+//! SQLite store: the same Merkle roots and checkpoints, the same projections
+//! row for row, the same trace answers and the same errors for the same
+//! inputs, held to them by the conformance suite of `retrace_store`.
+//!
+//! The data flow follows DESIGN.md §3, module by module:
+//!
+//! | step | module |
+//! |---|---|
+//! | validate (the caller's scope; the projector's refusals) | `writer`, `view` |
+//! | sequence (ledger index, leaf hash, group commit, the sequencer lock) | `writer`, `sequence` |
+//! | project (same transaction, rows written behind through binary COPY) | `sequence`, `pending`, with `retrace_store::cache` |
+//! | receipt (signed checkpoint + inclusion proof) | `writer` |
+//! | read side, scoped | `read`, `visibility`, `trace`, `query` |
+//! | rebuild and compare | `audit` |
+//! | connections, migrations | `connection`, `schema` |
+//! | the physical limit the benchmark compares with | `raw` |
+//!
+//! # Driver
+//!
+//! The synchronous `postgres` client (a thin wrapper of `tokio-postgres`),
+//! not `sqlx` nor `tokio-postgres` directly. The projector is synchronous
+//! pure code that reads state through a trait (`StateView`) while it
+//! decides, record by record; the sequencer is therefore a plain thread that
+//! owns one connection and the tree's right edge, exactly as the SQLite
+//! writer is, and the two stores share that shape down to the savepoint per
+//! request. An async driver would have the sequencer block on every read of
+//! the projector anyway. Reads run on tokio's blocking threads with pooled
+//! connections, again as SQLite's do, and the trace engine, which is
+//! synchronous too, runs unchanged. `sqlx` 0.8 cannot be linked beside the
+//! bundled `rusqlite` 0.37 (two `libsqlite3-sys`), and `sqlx` 0.9 would bring
+//! a runtime-agnostic async stack this store would only block on.
+//!
+//! # The ledger refuses UPDATE and DELETE
+//!
+//! Triggers on `leaf`, `ledger` (all its partitions), `tree_node` and
+//! `checkpoint` raise an error for every UPDATE, DELETE and TRUNCATE, for
+//! every role; the audit reports a missing or disabled trigger. The schema is
+//! in `src/migrations/`.
+
+mod audit;
+mod codec;
+mod connection;
+mod error;
+mod pending;
+mod query;
+mod raw;
+mod read;
+mod schema;
+mod sequence;
+mod store;
+mod trace;
+mod view;
+mod visibility;
+mod writer;
+
+pub use raw::raw_copy_limit;
+pub use store::{LedgerRow, Migrated, PgConfig, PgStore, migrate, parse_url};

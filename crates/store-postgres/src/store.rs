@@ -1,0 +1,394 @@
+//! [`PgStore`]: the PostgreSQL store behind the `Store` trait.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+
+use postgres::Config;
+use retrace_domain::clock::Clock;
+use retrace_domain::lot::LotId;
+use retrace_domain::project::Projector;
+use retrace_domain::record::Record;
+use retrace_ledger::checkpoint::{LogKey, SignedCheckpoint};
+use retrace_ledger::hash::Hash;
+use retrace_ledger::receipt::Receipt;
+use retrace_store::audit::TreeReport;
+use retrace_store::trace::{Direction, TraceAnswer};
+use retrace_store::{
+    Appended, AuditReport, EntryFilter, EntryView, FlagFilter, FlagView, LotView, Page,
+    PageRequest, Position, Scope, StockFilter, Store, StoreError,
+};
+use tokio::sync::oneshot;
+
+use crate::audit;
+use crate::codec;
+use crate::connection::Conn;
+use crate::read::{self, ReadPool};
+use crate::schema;
+use crate::writer::{self, Job, Shared, Writer};
+
+/// What the store needs besides its database. The binary owns the key files
+/// and hands their contents over; they never enter the database.
+pub struct PgConfig {
+    /// Signs every checkpoint (C2SP signed-note, Ed25519); its name is the log's origin.
+    pub log_key: LogKey,
+    /// Derives the salt of every commitment (`retrace_ledger::entry::derive_salt`).
+    pub salt_secret: [u8; 32],
+    /// The record time of every entry.
+    pub clock: Arc<dyn Clock>,
+    pub projector: Projector,
+}
+
+impl std::fmt::Debug for PgConfig {
+    /// Shows the key's name and id, never a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgConfig")
+            .field("log_key", &self.log_key)
+            .field("clock", &self.clock)
+            .field("projector", &self.projector)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A ledger row in its canonical form: index, entry bytes, leaf hash.
+pub type LedgerRow = (u64, Vec<u8>, Hash);
+
+/// Schema versions before and after [`migrate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migrated {
+    pub from: i64,
+    pub to: i64,
+}
+
+/// Parses a `postgres://` URL (or a key=value connection string).
+///
+/// # Errors
+/// [`StoreError::BadRequest`] naming what does not parse; the URL itself,
+/// which may hold a password, is not repeated.
+pub fn parse_url(url: &str) -> Result<Config, StoreError> {
+    let mut config: Config = url
+        .parse()
+        .map_err(|e| StoreError::BadRequest(format!("not a PostgreSQL URL: {e}")))?;
+    if config.get_application_name().is_none() {
+        config.application_name("retrace");
+    }
+    Ok(config)
+}
+
+/// Runs `work` on a thread of its own: the synchronous client may not run on
+/// a thread that drives async tasks, and the callers of these functions may be.
+pub(crate) fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    std::thread::Builder::new()
+        .name("retrace-pg-open".to_owned())
+        .spawn(work)
+        .map_err(StoreError::internal)?
+        .join()
+        .map_err(|_| StoreError::Internal("the connecting thread panicked".to_owned()))?
+}
+
+/// Applies the pending migrations to the database at `url` (`retrace
+/// migrate`); [`PgStore::open`] does the same before it serves.
+///
+/// # Errors
+/// [`StoreError::Internal`] when the database cannot be reached or migrated.
+pub fn migrate(url: &str) -> Result<Migrated, StoreError> {
+    let config = parse_url(url)?;
+    off_runtime(move || {
+        let conn = Conn::connect(&config)?;
+        let (from, to) = schema::migrate(&conn)?;
+        Ok(Migrated { from, to })
+    })
+}
+
+/// The PostgreSQL store: one sequencer thread that group-commits, a small
+/// pool of read connections.
+#[derive(Debug)]
+pub struct PgStore {
+    jobs: Option<mpsc::Sender<Job>>,
+    writer: Option<JoinHandle<()>>,
+    reads: Arc<ReadPool>,
+    config: Config,
+    shared: Arc<Shared>,
+    commits: Arc<AtomicU64>,
+}
+
+fn writer_gone() -> StoreError {
+    StoreError::Internal("the sequencer thread has stopped".to_owned())
+}
+
+impl PgStore {
+    /// Connects to the database at `url`, migrates it if needed, stores the
+    /// empty tree's checkpoint for a new log, and starts the sequencer
+    /// thread. The sequencer takes the ledger's lock before its first write,
+    /// not here, so that a process that only reads (the CLI's `trace`,
+    /// `flags`, `audit`) opens a ledger another process is writing.
+    ///
+    /// # Errors
+    /// [`StoreError::BadRequest`] for a URL that does not parse;
+    /// [`StoreError::Internal`] when the database cannot be reached or migrated.
+    pub fn open(url: &str, config: PgConfig) -> Result<PgStore, StoreError> {
+        let pg = parse_url(url)?;
+        let shared = Arc::new(Shared {
+            key: config.log_key,
+            secret: config.salt_secret,
+            clock: config.clock,
+            projector: config.projector,
+        });
+        let commits = Arc::new(AtomicU64::new(0));
+        let (jobs, queue) = mpsc::channel();
+        let (opened, open_result) = mpsc::sync_channel(1);
+        let (thread_config, thread_shared, thread_commits) =
+            (pg.clone(), Arc::clone(&shared), Arc::clone(&commits));
+        let handle = std::thread::Builder::new()
+            .name("retrace-sequencer".to_owned())
+            .spawn(move || {
+                let conn = match Conn::connect(&thread_config).and_then(|conn| {
+                    schema::migrate(&conn)?;
+                    writer::sign_empty_log(&conn, &thread_shared.key)?;
+                    Ok(conn)
+                }) {
+                    Ok(conn) => {
+                        let _ = opened.send(Ok(()));
+                        conn
+                    }
+                    Err(e) => {
+                        let _ = opened.send(Err(StoreError::from(e)));
+                        return;
+                    }
+                };
+                Writer::new(conn, thread_shared, thread_commits).run(&queue);
+            })
+            .map_err(StoreError::internal)?;
+        open_result.recv().map_err(|_| writer_gone())??;
+        Ok(PgStore {
+            jobs: Some(jobs),
+            writer: Some(handle),
+            reads: Arc::new(ReadPool::new(pg.clone())),
+            config: pg,
+            shared,
+            commits,
+        })
+    }
+
+    /// How many transactions the sequencer has committed since the store was
+    /// opened: fewer than the appends when group commit shares them.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.jobs
+            .as_ref()
+            .ok_or_else(writer_gone)?
+            .send(job)
+            .map_err(|_| writer_gone())
+    }
+
+    /// Records `batch` under the operator's scope in one transaction — all or
+    /// nothing — without receipts: the bulk path of the demo, `retrace
+    /// record`, `retrace copy` and the benchmark. Its rows go in through
+    /// binary COPY. Answers with the checkpoint that includes it.
+    ///
+    /// Blocks the calling thread until the batch is committed (it only waits
+    /// on a channel, so it may be called from async code as SQLite's is).
+    ///
+    /// # Errors
+    /// [`StoreError::Refused`] naming the record and field if any record is refused.
+    pub fn load(&self, batch: Vec<Record>) -> Result<SignedCheckpoint, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Job::Load { batch, reply })?;
+        answer.recv().map_err(|_| writer_gone())?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Conn) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let pool = Arc::clone(&self.reads);
+        tokio::task::spawn_blocking(move || pool.with(read))
+            .await
+            .map_err(StoreError::internal)?
+    }
+
+    /// The ledger rows with index in `from..to`, in index order, in their
+    /// canonical form `(index, entry bytes, leaf)`: the rows
+    /// [`crate::raw_copy_limit`] writes to measure the physical limit.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when PostgreSQL fails.
+    pub async fn ledger_rows_range(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<LedgerRow>, StoreError> {
+        self.read(move |conn| {
+            let rows = conn.query(
+                "SELECT l.idx, l.entry, f.hash FROM ledger l JOIN leaf f ON f.idx = l.idx AND f.month = l.month \
+                 WHERE l.idx >= $1 AND l.idx < $2 ORDER BY l.idx",
+                &[&codec::sql_index(from), &codec::sql_index(to)],
+            )?;
+            rows.iter()
+                .map(|r| {
+                    let leaf: Vec<u8> = r.try_get(2).map_err(crate::error::DbError::from)?;
+                    Ok((
+                        codec::index("idx", r.try_get(0).map_err(crate::error::DbError::from)?)?,
+                        r.try_get(1).map_err(crate::error::DbError::from)?,
+                        codec::hash("leaf", &leaf)?,
+                    ))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// The number of entries in the ledger.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when PostgreSQL fails.
+    pub async fn ledger_size(&self) -> Result<u64, StoreError> {
+        self.read(|conn| Ok(writer::ledger_size(conn)?)).await
+    }
+
+    /// Recomputes the root from the stored leaves and compares every stored
+    /// tree node (the tree step of [`Store::audit`], alone).
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when PostgreSQL fails.
+    pub async fn verify_tree(&self) -> Result<TreeReport, StoreError> {
+        self.read(|conn| Ok(audit::verify_tree(conn, &[])?)).await
+    }
+
+    /// A digest of every projection table and of the ledger, table by table
+    /// in key order, with each value spelled as text: equal digests on two
+    /// stores mean equal rows (how `retrace copy` proves a move).
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when PostgreSQL fails.
+    pub async fn table_digests(&self) -> Result<Vec<(String, u64, Hash)>, StoreError> {
+        self.read(|conn| Ok(audit::table_digests(conn)?)).await
+    }
+}
+
+impl Drop for PgStore {
+    /// Closes the queue and waits for the sequencer to finish what it was
+    /// given and close its connection (releasing the sequencer lock).
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(writer) = self.writer.take()
+            && writer.join().is_err()
+        {
+            tracing::error!("the sequencer thread panicked");
+        }
+    }
+}
+
+impl Store for PgStore {
+    async fn append(&self, scope: &Scope, batch: Vec<Record>) -> Result<Appended, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Append {
+            scope: scope.clone(),
+            batch,
+            reply,
+        })?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+
+    async fn checkpoint(&self) -> Result<SignedCheckpoint, StoreError> {
+        self.read(read::checkpoint).await
+    }
+
+    async fn checkpoints(
+        &self,
+        after_size: u64,
+        limit: usize,
+    ) -> Result<Vec<SignedCheckpoint>, StoreError> {
+        self.read(move |conn| read::checkpoints(conn, after_size, limit))
+            .await
+    }
+
+    async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        self.read(move |conn| read::inclusion(conn, index, size))
+            .await
+    }
+
+    async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
+        self.read(move |conn| read::consistency(conn, old, new))
+            .await
+    }
+
+    async fn entry(&self, scope: &Scope, index: u64) -> Result<EntryView, StoreError> {
+        let scope = scope.clone();
+        self.read(move |conn| read::entry(conn, &scope, index))
+            .await
+    }
+
+    async fn receipt(&self, scope: &Scope, index: u64) -> Result<Receipt, StoreError> {
+        let scope = scope.clone();
+        self.read(move |conn| read::receipt(conn, &scope, index))
+            .await
+    }
+
+    async fn entries(
+        &self,
+        scope: &Scope,
+        filter: &EntryFilter,
+        page: &PageRequest,
+    ) -> Result<Page<EntryView>, StoreError> {
+        let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
+        self.read(move |conn| read::entries(conn, &scope, &filter, &page))
+            .await
+    }
+
+    async fn lot(&self, scope: &Scope, lot: &LotId) -> Result<LotView, StoreError> {
+        let (scope, lot) = (scope.clone(), lot.clone());
+        self.read(move |conn| read::lot(conn, &scope, &lot)).await
+    }
+
+    async fn stock(
+        &self,
+        scope: &Scope,
+        filter: &StockFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Position>, StoreError> {
+        let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
+        self.read(move |conn| read::stock(conn, &scope, &filter, &page))
+            .await
+    }
+
+    async fn flags(
+        &self,
+        scope: &Scope,
+        filter: &FlagFilter,
+        page: &PageRequest,
+    ) -> Result<Page<FlagView>, StoreError> {
+        let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
+        self.read(move |conn| read::flags(conn, &scope, &filter, &page))
+            .await
+    }
+
+    async fn trace(
+        &self,
+        scope: &Scope,
+        lot: &LotId,
+        direction: Direction,
+        page: &PageRequest,
+    ) -> Result<TraceAnswer, StoreError> {
+        let (scope, lot, page) = (scope.clone(), lot.clone(), page.clone());
+        self.read(move |conn| read::trace(conn, &scope, &lot, direction, &page))
+            .await
+    }
+
+    async fn audit(&self, extra: Option<Vec<u8>>) -> Result<AuditReport, StoreError> {
+        let (config, shared) = (self.config.clone(), Arc::clone(&self.shared));
+        tokio::task::spawn_blocking(move || {
+            // A connection of its own: the audit holds one snapshot, and
+            // writes its rebuild into a scratch schema, for as long as it runs.
+            let conn = Conn::connect(&config)?;
+            audit::audit(&conn, &shared, extra.as_deref())
+        })
+        .await
+        .map_err(StoreError::internal)?
+    }
+}

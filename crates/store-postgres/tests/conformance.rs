@@ -1,0 +1,18 @@
+//! The shared conformance suite against the PostgreSQL store, on a fresh
+//! database.
+
+mod common;
+
+use retrace_store::{Store, conformance};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_conforms() {
+    let Some(db) = common::TestDb::create("postgres_store_conforms") else {
+        return;
+    };
+    let (store, verifier) = db.open();
+    conformance::run_all(&store, &verifier).await;
+    let report = store.audit(None).await.unwrap();
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    assert!(report.rows_compared > report.entries);
+}
