@@ -1,0 +1,235 @@
+//! The sequencer on PostgreSQL: group commit, the append-only ledger refused
+//! by the database itself, one sequencer at a time, reopening where the last
+//! commit ended, and the audit naming what was changed behind its back.
+
+mod common;
+
+use std::sync::Arc;
+
+use retrace_ledger::proof::verify_consistency;
+use retrace_store::conformance::{UNLICENSED_EXPORT, fixture, lots, parties, records};
+use retrace_store::{AuditProblem, Scope, Store};
+
+fn register() -> Vec<retrace_domain::record::Record> {
+    fixture()
+        .into_iter()
+        .take_while(|r| matches!(r, retrace_domain::record::Record::Act(_)))
+        .collect()
+}
+
+fn names(problems: &[AuditProblem], table: &str, key: &str, column: Option<&str>) -> bool {
+    problems
+        .iter()
+        .any(|p| p.table == table && p.key == key && p.column.as_deref() == column)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_share_commits() {
+    let Some(db) = common::TestDb::create("concurrent_appends_share_commits") else {
+        return;
+    };
+    let (store, verifier) = db.open();
+    store.load(register()).unwrap();
+    let store = Arc::new(store);
+    let before = store.commits();
+    let exporter = parties().exporter;
+    const N: u64 = 64;
+    let tasks: Vec<_> = (0..N)
+        .map(|n| {
+            let (store, exporter) = (Arc::clone(&store), exporter.clone());
+            tokio::spawn(async move {
+                let record = records::opening(
+                    records::may(n as i64),
+                    &exporter,
+                    &format!("G-{n}"),
+                    1_000_000 + n,
+                );
+                store
+                    .append(&Scope::Enterprise(exporter.clone()), vec![record])
+                    .await
+            })
+        })
+        .collect();
+    let mut indices = Vec::new();
+    for task in tasks {
+        let appended = task.await.unwrap().unwrap();
+        appended.receipts[0].verify(&verifier).unwrap();
+        indices.push(appended.receipts[0].index);
+    }
+    indices.sort_unstable();
+    indices.dedup();
+    assert_eq!(indices.len() as u64, N, "every append got its own index");
+    let commits = store.commits() - before;
+    assert!(commits < N, "{N} concurrent appends took {commits} commits");
+    let report = store.audit(None).await.unwrap();
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_refuses_to_change_the_ledger() {
+    let Some(db) = common::TestDb::create("the_database_refuses_to_change_the_ledger") else {
+        return;
+    };
+    let (store, _) = db.open();
+    store.load(fixture()).unwrap();
+    for sql in [
+        "UPDATE ledger SET kind = 'flow.ship' WHERE idx = 0",
+        "DELETE FROM ledger WHERE idx = 0",
+        "UPDATE leaf SET hash = '\\x00' WHERE idx = 0",
+        "DELETE FROM leaf",
+        "TRUNCATE leaf CASCADE",
+        "UPDATE tree_node SET hash = '\\x00' WHERE level = 4",
+        "DELETE FROM tree_node",
+        "TRUNCATE tree_node",
+        "UPDATE checkpoint SET note = '\\x00'",
+        "DELETE FROM checkpoint",
+        "TRUNCATE checkpoint",
+    ] {
+        let err = db.sql(sql).expect_err(sql);
+        assert!(format!("{err:?}").contains("append-only"), "{sql}: {err:?}");
+    }
+    let (l, p) = (lots(), parties());
+    drop(store);
+    let (store, _) = db.open();
+    assert!(store.lot(&Scope::Operator, &l.ore).await.is_ok());
+    assert!(store.entry(&Scope::Enterprise(p.miner), 15).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_names_what_was_changed() {
+    let Some(db) = common::TestDb::create("the_audit_names_what_was_changed") else {
+        return;
+    };
+    let (store, _) = db.open();
+    store.append(&Scope::Operator, fixture()).await.unwrap();
+    let clean = store.audit(None).await.unwrap();
+    assert!(clean.problems.is_empty(), "{:#?}", clean.problems);
+    assert_eq!(clean.entries, fixture().len() as u64);
+
+    let (p, l) = (parties(), lots());
+    db.sql(&format!(
+        "UPDATE position SET mass = mass + 1000 WHERE lot = (SELECT id FROM lot WHERE code = '{}') AND holder = '{}'",
+        l.ore, p.miner
+    ))
+    .unwrap();
+    let ore = db.value_i64(&format!("SELECT id FROM lot WHERE code = '{}'", l.ore));
+    let report = store.audit(None).await.unwrap();
+    let key = format!("lot={ore}, holder={}, owner={}", p.miner, p.miner);
+    assert!(
+        names(&report.problems, "position", &key, Some("mass")),
+        "{:#?}",
+        report.problems
+    );
+    assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
+
+    let flag = format!("export_without_licence:{UNLICENSED_EXPORT}");
+    db.sql(&format!("DELETE FROM flag WHERE key = '{flag}'"))
+        .unwrap();
+    let report = store.audit(None).await.unwrap();
+    assert!(
+        names(&report.problems, "flag", &format!("key={flag}"), None),
+        "{:#?}",
+        report.problems
+    );
+
+    // What someone with psql would have to do to change a ledger byte: lift
+    // the guard, change the byte of entry 20, put the guard back.
+    db.sql(
+        "ALTER TABLE ledger DISABLE TRIGGER ledger_no_update;
+         UPDATE ledger SET entry = overlay(entry placing '\\x00' from 9 for 1) WHERE idx = 20;
+         ALTER TABLE ledger ENABLE TRIGGER ledger_no_update;",
+    )
+    .unwrap();
+    let report = store.audit(None).await.unwrap();
+    assert!(
+        names(&report.problems, "ledger", "20", Some("leaf")),
+        "{:#?}",
+        report.problems
+    );
+    assert!(
+        names(&report.problems, "ledger", "idx=20", Some("entry")),
+        "{:#?}",
+        report.problems
+    );
+
+    db.sql("ALTER TABLE checkpoint DISABLE TRIGGER checkpoint_no_delete")
+        .unwrap();
+    let report = store.audit(None).await.unwrap();
+    assert!(
+        names(&report.problems, "pg_trigger", "checkpoint_no_delete", None),
+        "{:#?}",
+        report.problems
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reopened_store_goes_on_from_its_last_commit() {
+    let Some(db) = common::TestDb::create("a_reopened_store_goes_on_from_its_last_commit") else {
+        return;
+    };
+    let exporter = parties().exporter;
+    let old = {
+        let (store, _) = db.open();
+        store.load(register()).unwrap();
+        let batch = (0..7)
+            .map(|n| records::opening(records::may(n), &exporter, &format!("R-{n}"), 5_000))
+            .collect();
+        store
+            .append(&Scope::Operator, batch)
+            .await
+            .unwrap()
+            .checkpoint
+    };
+    let (store, verifier) = db.open();
+    assert_eq!(store.checkpoint().await.unwrap(), old);
+    let more = (7..40)
+        .map(|n| records::opening(records::may(n), &exporter, &format!("R-{n}"), 5_000))
+        .collect();
+    let appended = store.append(&Scope::Operator, more).await.unwrap();
+    for receipt in &appended.receipts {
+        receipt.verify(&verifier).unwrap();
+    }
+    let (old, new) = (
+        old.verify(&verifier).unwrap(),
+        appended.checkpoint.verify(&verifier).unwrap(),
+    );
+    assert_eq!(appended.receipts[0].index, old.size());
+    let proof = store
+        .consistency_proof(old.size(), new.size())
+        .await
+        .unwrap();
+    verify_consistency(old.size(), new.size(), &old.root(), &new.root(), &proof).unwrap();
+    let report = store.audit(None).await.unwrap();
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+}
+
+/// Two processes on one database: the first to write holds the sequencer
+/// lock, so the second cannot sign a second tree of the same size; once the
+/// first is gone, the second goes on from its last commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sequencer_at_a_time() {
+    let Some(db) = common::TestDb::create("one_sequencer_at_a_time") else {
+        return;
+    };
+    let (first, _) = db.open();
+    let (second, verifier) = db.open();
+    first.load(register()).unwrap();
+    let exporter = parties().exporter;
+    let record = |n: i64| records::opening(records::may(n), &exporter, &format!("L-{n}"), 5_000);
+    let refused = second.append(&Scope::Operator, vec![record(1)]).await;
+    assert!(
+        format!("{refused:?}").contains("sequencer lock"),
+        "{refused:?}"
+    );
+    assert!(
+        second.checkpoint().await.is_ok(),
+        "a process that may not write still reads"
+    );
+    drop(first);
+    let appended = second
+        .append(&Scope::Operator, vec![record(2)])
+        .await
+        .unwrap();
+    assert_eq!(appended.receipts[0].index, register().len() as u64);
+    appended.receipts[0].verify(&verifier).unwrap();
+}
