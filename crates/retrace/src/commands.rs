@@ -15,10 +15,10 @@ use retrace_ledger::receipt::Receipt;
 use retrace_server::AppState;
 use retrace_store::trace::{Direction, TraceNode};
 use retrace_store::{FlagFilter, PageRequest, Scope, Store, StoreError};
-use retrace_store_sqlite::SqliteStore;
 
+use crate::backend::{Backend, Database};
 use crate::datadir::DataDir;
-use crate::{Cli, Command, DirectionArg, bench, demo};
+use crate::{Cli, Command, DirectionArg, bench, copy, demo};
 
 /// Everything worked and every check passed.
 pub const EXIT_OK: u8 = 0;
@@ -33,10 +33,11 @@ pub const EXIT_FAILURE: u8 = 4;
 /// When the command cannot run at all (reported with [`EXIT_FAILURE`]).
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     let dir = DataDir::new(cli.data);
+    let db = dir.database_or_default(cli.database.as_ref());
     match cli.command {
         Command::Init { origin } => {
             let key = dir.init(&origin)?;
-            drop(dir.open()?);
+            drop(dir.open(&db).await?);
             println!("initialised {}", dir.root().display());
             println!(
                 "log verifier key (share it with whoever verifies receipts):\n{}",
@@ -51,36 +52,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             no_serve,
             listen,
         } => {
-            let store = demo::load(&dir, seed, scale, anomalies).await?;
+            let store = demo::load(&dir, &db, seed, scale, anomalies).await?;
             if no_serve {
                 return Ok(EXIT_OK);
             }
             serve(&dir, store, listen).await
         }
         Command::Serve { listen } => {
-            let store = dir.open()?;
+            let store = dir.open(&db).await?;
             serve(&dir, store, listen).await
         }
-        Command::Record { file, receipts } => record(&dir, &file, receipts.as_deref()).await,
+        Command::Record { file, receipts } => record(&dir, &db, &file, receipts.as_deref()).await,
         Command::Trace {
             lot,
             direction,
             json,
-        } => trace(&dir, lot, direction, json).await,
+        } => trace(&dir, &db, lot, direction, json).await,
         Command::Flags {
             rule,
             enterprise,
             json,
-        } => flags(&dir, rule, enterprise, json).await,
-        Command::Audit { checkpoint, json } => audit(&dir, checkpoint.as_deref(), json).await,
+        } => flags(&dir, &db, rule, enterprise, json).await,
+        Command::Audit { checkpoint, json } => audit(&dir, &db, checkpoint.as_deref(), json).await,
         Command::Receipt { index } => {
-            let store = dir.open()?;
+            let store = dir.open(&db).await?;
             let receipt = store.receipt(&Scope::Operator, index).await?;
             print!("{}", String::from_utf8_lossy(&receipt.to_bytes()));
             Ok(EXIT_OK)
         }
         Command::Checkpoint => {
-            let store = dir.open()?;
+            let store = dir.open(&db).await?;
             print!(
                 "{}",
                 String::from_utf8_lossy(store.checkpoint().await?.as_bytes())
@@ -88,11 +89,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(EXIT_OK)
         }
         Command::Verify { receipt, key } => verify(&receipt, &key),
-        Command::Bench { sizes, scratch } => bench::run(&sizes, scratch.as_deref()).await,
+        Command::Migrate => migrate(&db),
+        Command::Copy { from, to } => copy::run(&dir, &from, &to).await,
+        Command::Bench {
+            sizes,
+            scratch,
+            only_postgres,
+        } => {
+            let server = match cli.database {
+                Some(Database::Postgres(url)) => Some(url),
+                Some(Database::Embedded(_)) => {
+                    anyhow::bail!(
+                        "the benchmark makes its own SQLite stores; --database names a PostgreSQL server to measure beside them"
+                    )
+                }
+                None => None,
+            };
+            bench::run(&sizes, scratch.as_deref(), server.as_deref(), only_postgres).await
+        }
     }
 }
 
-async fn serve(dir: &DataDir, store: SqliteStore, listen: SocketAddr) -> anyhow::Result<u8> {
+async fn serve(dir: &DataDir, store: Backend, listen: SocketAddr) -> anyhow::Result<u8> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -116,7 +134,12 @@ async fn serve(dir: &DataDir, store: SqliteStore, listen: SocketAddr) -> anyhow:
     Ok(EXIT_OK)
 }
 
-async fn record(dir: &DataDir, file: &Path, receipts: Option<&Path>) -> anyhow::Result<u8> {
+async fn record(
+    dir: &DataDir,
+    db: &Database,
+    file: &Path,
+    receipts: Option<&Path>,
+) -> anyhow::Result<u8> {
     let bytes = fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let is_csv = file
         .extension()
@@ -138,7 +161,7 @@ async fn record(dir: &DataDir, file: &Path, receipts: Option<&Path>) -> anyhow::
     };
     let count = records.len();
     progress.set_message(format!("recording {count} records as one batch"));
-    let store = dir.open()?;
+    let store = dir.open(db).await?;
     let appended = match store.append(&Scope::Operator, records).await {
         Ok(a) => a,
         Err(StoreError::Refused { record, refusal }) => {
@@ -179,6 +202,7 @@ async fn record(dir: &DataDir, file: &Path, receipts: Option<&Path>) -> anyhow::
 
 async fn trace(
     dir: &DataDir,
+    db: &Database,
     lot: LotId,
     direction: DirectionArg,
     json: bool,
@@ -187,7 +211,7 @@ async fn trace(
         DirectionArg::Backward => Direction::Backward,
         DirectionArg::Forward => Direction::Forward,
     };
-    let store = dir.open()?;
+    let store = dir.open(db).await?;
     let whole = PageRequest::first(retrace_store::trace::MAX_TRACE_EDGES);
     let answer = store
         .trace(&Scope::Operator, &lot, direction, &whole)
@@ -253,11 +277,12 @@ fn node_text(node: &TraceNode) -> String {
 
 async fn flags(
     dir: &DataDir,
+    db: &Database,
     rule: Option<Rule>,
     enterprise: Option<Uscc>,
     json: bool,
 ) -> anyhow::Result<u8> {
-    let store = dir.open()?;
+    let store = dir.open(db).await?;
     let filter = FlagFilter {
         rule,
         enterprise,
@@ -292,12 +317,17 @@ async fn flags(
     Ok(EXIT_OK)
 }
 
-async fn audit(dir: &DataDir, checkpoint: Option<&Path>, json: bool) -> anyhow::Result<u8> {
+async fn audit(
+    dir: &DataDir,
+    db: &Database,
+    checkpoint: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<u8> {
     let extra = match checkpoint {
         Some(path) => Some(fs::read(path).with_context(|| format!("reading {}", path.display()))?),
         None => None,
     };
-    let store = dir.open()?;
+    let store = dir.open(db).await?;
     let report = store.audit(extra).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -335,6 +365,27 @@ async fn audit(dir: &DataDir, checkpoint: Option<&Path>, json: bool) -> anyhow::
     } else {
         EXIT_CHECK_FAILED
     })
+}
+
+/// `retrace migrate`: brings the database to this build's schema.
+fn migrate(db: &Database) -> anyhow::Result<u8> {
+    match db {
+        Database::Postgres(url) => {
+            let m =
+                retrace_store_postgres::migrate(url).with_context(|| format!("migrating {db}"))?;
+            if m.from == m.to {
+                println!("{db} is at schema {}, this build's; nothing to do", m.to);
+            } else {
+                println!("{db} migrated from schema {} to {}", m.from, m.to);
+            }
+        }
+        Database::Embedded(path) => {
+            // The embedded store migrates when it is opened; opening it needs no keys.
+            retrace_store_sqlite::migrate(path).with_context(|| format!("migrating {db}"))?;
+            println!("{db} is at this build's schema");
+        }
+    }
+    Ok(EXIT_OK)
 }
 
 fn verify(receipt: &Path, key: &str) -> anyhow::Result<u8> {

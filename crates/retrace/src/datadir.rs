@@ -14,7 +14,11 @@ use rand_core::{OsRng, RngCore};
 use retrace_domain::clock::{Clock, SystemClock};
 use retrace_domain::project::Projector;
 use retrace_ledger::checkpoint::LogKey;
+use retrace_store::Store;
+use retrace_store_postgres::{PgConfig, PgStore};
 use retrace_store_sqlite::{SqliteConfig, SqliteStore};
+
+use crate::backend::{Backend, Database};
 
 /// The origin line of checkpoints, naming this log (C2SP tlog-checkpoint).
 pub const DEFAULT_ORIGIN: &str = "retrace.local/ledger";
@@ -34,8 +38,16 @@ impl DataDir {
         &self.root
     }
 
+    /// The embedded store's file, the default database.
     pub fn database(&self) -> PathBuf {
         self.root.join("retrace.db")
+    }
+
+    /// The database `--database` names, or the embedded store of this directory.
+    pub fn database_or_default(&self, chosen: Option<&Database>) -> Database {
+        chosen
+            .cloned()
+            .unwrap_or_else(|| Database::Embedded(self.database()))
     }
 
     fn log_key_path(&self) -> PathBuf {
@@ -108,29 +120,61 @@ impl DataDir {
     ///
     /// # Errors
     /// When the directory is not initialised or the store cannot be opened.
-    pub fn open(&self) -> anyhow::Result<SqliteStore> {
-        self.open_with_clock(Arc::new(SystemClock))
+    pub async fn open(&self, database: &Database) -> anyhow::Result<Backend> {
+        self.open_with_clock(database, Arc::new(SystemClock)).await
     }
 
     /// Opens the store with a given clock (the demo industry and tests set it).
+    /// A PostgreSQL ledger must carry this directory's log key: a ledger
+    /// signed by another key is not opened.
     ///
     /// # Errors
     /// When the directory is not initialised or the store cannot be opened.
-    pub fn open_with_clock(&self, clock: Arc<dyn Clock>) -> anyhow::Result<SqliteStore> {
+    pub async fn open_with_clock(
+        &self,
+        database: &Database,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Backend> {
         if !self.is_initialised() {
             bail!(
                 "{} is not a retrace data directory; run `retrace init` or `retrace demo` first",
                 self.root.display()
             );
         }
-        let config = SqliteConfig {
-            log_key: self.log_key()?,
-            salt_secret: self.salt_secret()?,
-            clock,
-            projector: Projector::default(),
-        };
-        SqliteStore::open(&self.database(), config)
-            .with_context(|| format!("opening {}", self.database().display()))
+        let (log_key, salt_secret) = (self.log_key()?, self.salt_secret()?);
+        let verifier = log_key.verifier();
+        match database {
+            Database::Embedded(path) => {
+                let config = SqliteConfig {
+                    log_key,
+                    salt_secret,
+                    clock,
+                    projector: Projector::default(),
+                };
+                Ok(Backend::Sqlite(
+                    SqliteStore::open(path, config)
+                        .with_context(|| format!("opening {}", path.display()))?,
+                ))
+            }
+            Database::Postgres(url) => {
+                let config = PgConfig {
+                    log_key,
+                    salt_secret,
+                    clock,
+                    projector: Projector::default(),
+                };
+                let store =
+                    PgStore::open(url, config).with_context(|| format!("opening {database}"))?;
+                let latest = store.checkpoint().await?;
+                if latest.verify(&verifier).is_err() {
+                    bail!(
+                        "{database} holds a ledger signed by another log key than {}'s; refusing to open it",
+                        self.root.display()
+                    );
+                }
+                Ok(Backend::Postgres(store))
+            }
+        }
     }
 
     pub fn verifier_key(&self) -> anyhow::Result<String> {

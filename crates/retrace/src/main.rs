@@ -5,8 +5,10 @@
     reason = "a command-line tool answers on standard output"
 )]
 
+mod backend;
 mod bench;
 mod commands;
+mod copy;
 mod datadir;
 mod demo;
 
@@ -39,6 +41,11 @@ struct Cli {
         default_value = "retrace-data"
     )]
     data: PathBuf,
+    /// Where the ledger is: `postgres://…` for PostgreSQL, or `sqlite:PATH`;
+    /// the embedded store of the data directory when absent. The keys stay
+    /// in the data directory either way.
+    #[arg(long, global = true, env = "RETRACE_DATABASE_URL", value_parser = parse_database)]
+    database: Option<backend::Database>,
     #[command(subcommand)]
     command: Command,
 }
@@ -121,8 +128,26 @@ enum Command {
         #[arg(long)]
         key: String,
     },
-    /// Run the benchmark harness and print its report.
+    /// Apply the pending schema migrations to the database and stop.
+    Migrate,
+    /// Move a ledger into an empty store, entry by entry at its original
+    /// index and record time, and prove the move by equal checkpoints and
+    /// equal rows in every table.
+    Copy {
+        /// The store the ledger is in: `sqlite:PATH` (or a `postgres://` URL).
+        #[arg(long, value_parser = parse_database)]
+        from: backend::Database,
+        /// The empty store to move it to: a `postgres://` URL (or `sqlite:PATH`).
+        #[arg(long, value_parser = parse_database)]
+        to: backend::Database,
+    },
+    /// Run the benchmark harness and print its report. With `--database
+    /// postgres://…` it measures PostgreSQL too, in a database of its own
+    /// that it creates on that server and drops afterwards.
     Bench {
+        /// Measure only PostgreSQL (with `--database`), not SQLite.
+        #[arg(long)]
+        only_postgres: bool,
         /// Event counts to measure at, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "1000000")]
         sizes: Vec<u64>,
@@ -136,6 +161,10 @@ enum Command {
 enum DirectionArg {
     Backward,
     Forward,
+}
+
+fn parse_database(text: &str) -> Result<backend::Database, String> {
+    backend::Database::parse(text).map_err(|e| e.to_string())
 }
 
 fn parse_rule(token: &str) -> Result<Rule, String> {

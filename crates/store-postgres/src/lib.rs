@@ -40,6 +40,7 @@
 //! every role; the audit reports a missing or disabled trigger. The schema is
 //! in `src/migrations/`.
 
+mod admin;
 mod audit;
 mod codec;
 mod connection;
@@ -56,5 +57,6 @@ mod view;
 mod visibility;
 mod writer;
 
+pub use admin::{create_database, database_url, drop_database};
 pub use raw::raw_copy_limit;
 pub use store::{LedgerRow, Migrated, PgConfig, PgStore, migrate, parse_url};

@@ -109,7 +109,8 @@ pub struct PgStore {
     jobs: Option<mpsc::Sender<Job>>,
     writer: Option<JoinHandle<()>>,
     reads: Arc<ReadPool>,
-    config: Config,
+    /// Shared with nothing; in an `Arc` to keep the store small to move.
+    config: Arc<Config>,
     shared: Arc<Shared>,
     commits: Arc<AtomicU64>,
 }
@@ -166,7 +167,7 @@ impl PgStore {
             jobs: Some(jobs),
             writer: Some(handle),
             reads: Arc::new(ReadPool::new(pg.clone())),
-            config: pg,
+            config: Arc::new(pg),
             shared,
             commits,
         })
@@ -199,6 +200,31 @@ impl PgStore {
     pub fn load(&self, batch: Vec<Record>) -> Result<SignedCheckpoint, StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
         self.send(Job::Load { batch, reply })?;
+        answer.recv().map_err(|_| writer_gone())?
+    }
+
+    /// Sequences `batch` again as entries `first…` recorded at `record_time`
+    /// (as `retrace_store::codec::RecordTime` spells it), in one transaction
+    /// with one checkpoint: how `retrace copy` moves another store's ledger
+    /// commit by commit, so that every leaf, root and checkpoint comes out
+    /// the same. Every record is validated and projected as on any append.
+    ///
+    /// # Errors
+    /// [`StoreError::BadRequest`] when `first` is not the log's size or the
+    /// time lies in the future; [`StoreError::Refused`] as for a load.
+    pub fn replay(
+        &self,
+        first: u64,
+        record_time: &str,
+        batch: Vec<Record>,
+    ) -> Result<SignedCheckpoint, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Job::Replay {
+            first,
+            time: record_time.to_owned(),
+            batch,
+            reply,
+        })?;
         answer.recv().map_err(|_| writer_gone())?
     }
 
@@ -258,6 +284,20 @@ impl PgStore {
     /// [`StoreError::Internal`] when PostgreSQL fails.
     pub async fn verify_tree(&self) -> Result<TreeReport, StoreError> {
         self.read(|conn| Ok(audit::verify_tree(conn, &[])?)).await
+    }
+
+    /// The size of the database on disk, in bytes (`pg_database_size`).
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when PostgreSQL fails.
+    pub async fn database_bytes(&self) -> Result<i64, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .query_one("SELECT pg_database_size(current_database())", &[])?
+                .try_get(0)
+                .map_err(crate::error::DbError::from)?)
+        })
+        .await
     }
 
     /// A digest of every projection table and of the ledger, table by table
@@ -381,7 +421,7 @@ impl Store for PgStore {
     }
 
     async fn audit(&self, extra: Option<Vec<u8>>) -> Result<AuditReport, StoreError> {
-        let (config, shared) = (self.config.clone(), Arc::clone(&self.shared));
+        let (config, shared) = (Arc::clone(&self.config), Arc::clone(&self.shared));
         tokio::task::spawn_blocking(move || {
             // A connection of its own: the audit holds one snapshot, and
             // writes its rebuild into a scratch schema, for as long as it runs.

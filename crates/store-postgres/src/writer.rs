@@ -90,6 +90,14 @@ pub(crate) enum Job {
         batch: Vec<Record>,
         reply: mpsc::SyncSender<Result<SignedCheckpoint, StoreError>>,
     },
+    /// Entries of another store's ledger, sequenced again at the index and
+    /// record time they had there, to move a ledger without changing a leaf.
+    Replay {
+        first: u64,
+        time: String,
+        batch: Vec<Record>,
+        reply: mpsc::SyncSender<Result<SignedCheckpoint, StoreError>>,
+    },
 }
 
 /// The tree as PostgreSQL stores it: the leaves are `leaf.hash`, the nodes
@@ -316,23 +324,27 @@ impl Writer {
         self.conn.batch("BEGIN")?;
         let mut outcomes = Vec::with_capacity(group.len());
         for job in group {
-            let (scope, batch, receipts) = match job {
-                Job::Append { scope, batch, .. } => (scope, batch, true),
-                Job::Load { batch, .. } => (&Scope::Operator, batch, false),
-            };
             let request = Request {
                 conn: &self.conn,
                 cache: &self.cache,
                 pending: &self.pending,
                 shared: &self.shared,
             };
-            outcomes.push(request.run(
-                edge,
-                scope,
-                batch,
-                &now,
-                receipts.then_some(&mut *fresh),
-            )?);
+            let outcome = match job {
+                Job::Append { scope, batch, .. } => {
+                    request.run(edge, scope, batch, &now, Some(&mut *fresh))?
+                }
+                Job::Load { batch, .. } => {
+                    request.run(edge, &Scope::Operator, batch, &now, None)?
+                }
+                Job::Replay {
+                    first, time, batch, ..
+                } => match replayed_time(*first, time, edge, &now) {
+                    Ok(time) => request.run(edge, &Scope::Operator, batch, &time, None)?,
+                    Err(e) => Err(e),
+                },
+            };
+            outcomes.push(outcome);
         }
         if edge.frontier.size() == start {
             self.conn.batch("ROLLBACK")?;
@@ -437,6 +449,31 @@ impl Request<'_> {
     }
 }
 
+/// The record time a replayed batch keeps: it must continue the log at its
+/// size and lie no later than now.
+fn replayed_time(
+    first: u64,
+    time: &str,
+    edge: &Edge,
+    now: &RecordTime,
+) -> Result<RecordTime, StoreError> {
+    let size = edge.frontier.size();
+    if first != size {
+        return Err(StoreError::BadRequest(format!(
+            "a replayed batch starting at entry {first} does not continue a log of {size} entries"
+        )));
+    }
+    let time = RecordTime::parse(time)
+        .map_err(|e| StoreError::BadRequest(format!("a replayed batch's record time: {e}")))?;
+    if time.at > now.at {
+        return Err(StoreError::BadRequest(format!(
+            "a replayed batch's record time {} lies in the future",
+            time.text
+        )));
+    }
+    Ok(time)
+}
+
 /// Signs the checkpoint of the tree's current size and root (C2SP tlog-checkpoint).
 fn sign(key: &LogKey, frontier: &Frontier) -> DbResult<SignedCheckpoint> {
     let checkpoint = Checkpoint::new(key.origin(), frontier.size(), frontier.root())
@@ -466,7 +503,7 @@ fn permitted(scope: &Scope, i: usize, record: &Record) -> Result<(), StoreError>
 /// Answers a request of a group that failed as a whole.
 fn fail(job: Job, error: StoreError) {
     match job {
-        Job::Load { reply, .. } => {
+        Job::Load { reply, .. } | Job::Replay { reply, .. } => {
             let _ = reply.send(Err(error));
         }
         Job::Append { reply, .. } => {
@@ -487,7 +524,7 @@ fn answer(
     fresh: &HashMap<NodeId, Hash>,
 ) {
     match job {
-        Job::Load { reply, .. } => {
+        Job::Load { reply, .. } | Job::Replay { reply, .. } => {
             let _ = reply.send(outcome.map(|_| checkpoint.clone()));
         }
         Job::Append { reply, .. } => {

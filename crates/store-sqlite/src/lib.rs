@@ -33,4 +33,4 @@ mod writer;
 
 pub use raw::raw_insert_limit;
 pub use retrace_store::audit::TreeReport;
-pub use store::{LedgerRow, SqliteConfig, SqliteStore};
+pub use store::{LedgerRow, SqliteConfig, SqliteStore, migrate};

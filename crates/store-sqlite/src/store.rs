@@ -56,6 +56,16 @@ impl std::fmt::Debug for SqliteConfig {
 /// A ledger row in its canonical form: index, entry bytes, leaf hash.
 pub type LedgerRow = (u64, Vec<u8>, Hash);
 
+/// Creates the database at `path` if needed and brings it to this build's
+/// schema (`retrace migrate`); [`SqliteStore::open`] does the same.
+///
+/// # Errors
+/// [`StoreError::Internal`] when the file cannot be opened or migrated.
+pub fn migrate(path: &Path) -> Result<(), StoreError> {
+    drop(schema::open_writer(path)?);
+    Ok(())
+}
+
 /// The embedded store: one SQLite file in WAL mode, one writer thread that
 /// group-commits, a small pool of read-only connections.
 #[derive(Debug)]
@@ -167,6 +177,39 @@ impl SqliteStore {
                         leaf.as_blob()
                             .map_err(|e| DbError::from(rusqlite::Error::from(e)))?,
                     )?,
+                ));
+            }
+            Ok(out)
+        })
+    }
+
+    /// The records of the entries with index in `from..to`, in index order,
+    /// with their record times: what `retrace copy` sequences again in
+    /// another store, commit by commit.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when SQLite fails or a record does not parse.
+    pub fn ledger_records(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, String, Record)>, StoreError> {
+        self.reads.with(|conn| {
+            let mut st = conn
+                .prepare_cached(
+                    "SELECT idx, record_time, record FROM ledger WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+                )
+                .map_err(DbError::from)?;
+            let mut rows = st
+                .query([codec::sql_index(from), codec::sql_index(to)])
+                .map_err(DbError::from)?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next().map_err(DbError::from)? {
+                let record: Vec<u8> = r.get(2).map_err(DbError::from)?;
+                out.push((
+                    codec::index("idx", r.get(0).map_err(DbError::from)?)?,
+                    r.get(1).map_err(DbError::from)?,
+                    retrace_store::entry::parse_record(&record)?,
                 ));
             }
             Ok(out)
