@@ -233,3 +233,91 @@ async fn one_sequencer_at_a_time() {
     assert_eq!(appended.receipts[0].index, register().len() as u64);
     appended.receipts[0].verify(&verifier).unwrap();
 }
+
+const KILL_DB: &str = "RETRACE_KILL_TEST_URL";
+
+/// The child of [`kill_9_loses_no_acknowledged_append`]: appends until
+/// killed, printing each acknowledged size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by kill_9_loses_no_acknowledged_append in a child process"]
+#[allow(
+    clippy::print_stdout,
+    reason = "the parent test reads the acknowledged sizes from stdout"
+)]
+async fn append_until_killed() {
+    let Ok(url) = std::env::var(KILL_DB) else {
+        return;
+    };
+    let store =
+        retrace_store_postgres::PgStore::open(&url, common::config(common::clock())).unwrap();
+    store.load(register()).unwrap();
+    let exporter = parties().exporter;
+    for n in 0.. {
+        let record = records::opening(
+            records::may(n % 40_000),
+            &exporter,
+            &format!("K-{n}"),
+            1_000,
+        );
+        let appended = store.append(&Scope::Operator, vec![record]).await.unwrap();
+        println!("acked {}", appended.checkpoint.checkpoint().size());
+    }
+}
+
+/// DESIGN.md §5: kill -9 at any moment loses no acknowledged event and leaves
+/// the ledger verifiable; the next sequencer takes the lock the dead one held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_loses_no_acknowledged_append() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let Some(db) = common::TestDb::create("kill_9_loses_no_acknowledged_append") else {
+        return;
+    };
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "append_until_killed",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(KILL_DB, &db.url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut acknowledged = 0u64;
+    let mut seen = 0;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        if let Some(size) = line.unwrap().strip_prefix("acked ") {
+            acknowledged = size.parse().unwrap();
+            seen += 1;
+            if seen == 50 {
+                child.kill().unwrap();
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    assert_eq!(seen, 50, "the child appended");
+    let (store, verifier) = db.open();
+    let latest = store.checkpoint().await.unwrap().verify(&verifier).unwrap();
+    assert!(
+        latest.size() >= acknowledged,
+        "acknowledged {acknowledged}, kept {}",
+        latest.size()
+    );
+    let exporter = parties().exporter;
+    let more = store
+        .append(
+            &Scope::Operator,
+            vec![records::opening(records::may(1), &exporter, "AFTER", 1_000)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(more.receipts[0].index, latest.size(), "recording goes on");
+    let report = store.audit(None).await.unwrap();
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+}
