@@ -261,6 +261,23 @@ fn run(conn: &Conn, shared: &Shared, extra: Option<&[u8]>) -> Result<AuditReport
             ));
         }
     }
+    let privileged: Vec<String> = conn
+        .query(
+            "SELECT t.name || ': ' || p.privilege FROM unnest(ARRAY['leaf', 'ledger', 'tree_node', 'checkpoint']) AS t(name)              CROSS JOIN unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(privilege)              WHERE EXISTS (SELECT FROM pg_roles WHERE rolname = 'retrace_sequencer')              AND has_table_privilege('retrace_sequencer', quote_ident($1) || '.' || t.name, p.privilege) ORDER BY 1",
+            &[&live],
+        )?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()
+        .map_err(DbError::from)?;
+    for grant in privileged {
+        report.problems.push(problem(
+            "pg_class",
+            grant,
+            None,
+            "granted to retrace_sequencer: the sequencer may change the ledger",
+        ));
+    }
     let scratch = format!("retrace_audit_{}", std::process::id());
     conn.batch(&format!(
         "CREATE SCHEMA {scratch}; SET LOCAL search_path TO {scratch}"

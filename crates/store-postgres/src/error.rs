@@ -8,12 +8,27 @@ use retrace_store::codec::Corrupt;
 /// A failure of the database or of what it holds.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", describe(.0))]
     Postgres(#[from] postgres::Error),
     /// A stored value that no longer parses as what it should be: the
     /// database was changed behind the store's back, or a bug wrote it.
     #[error("corrupt {what}: {detail}")]
     Corrupt { what: &'static str, detail: String },
+}
+
+/// The server's own message where there is one (`postgres::Error`'s
+/// `Display` says only "db error").
+fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!(
+            "{} {}: {}{}",
+            db.severity(),
+            db.code().code(),
+            db.message(),
+            db.detail().map(|d| format!(" ({d})")).unwrap_or_default()
+        ),
+        None => e.to_string(),
+    }
 }
 
 impl DbError {

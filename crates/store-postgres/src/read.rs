@@ -62,7 +62,16 @@ impl ReadPool {
             .pop();
         let conn = match pooled {
             Some(conn) => conn,
-            None => Conn::connect(&self.config)?,
+            None => {
+                let conn = Conn::connect(&self.config)?;
+                // Readers may only read (migration 1); where the role does
+                // not exist they read as the connecting role, in read-only
+                // transactions.
+                if let Err(e) = conn.batch("SET ROLE retrace_reader") {
+                    tracing::debug!(error = %e, "reading as the connecting role");
+                }
+                conn
+            }
         };
         conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
         let result = read(&conn);

@@ -249,6 +249,11 @@ impl Writer {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        // Append-only by privilege too: from here on this connection may
+        // not UPDATE, DELETE or TRUNCATE the ledger (see migration 1).
+        if let Err(e) = self.conn.batch("SET ROLE retrace_sequencer") {
+            tracing::warn!(error = %e, "sequencing as the connecting role: the triggers alone guard the ledger");
+        }
         let edge = self.read_edge().map_err(|e| e.to_string())?;
         let c = edge.latest.checkpoint();
         if c.size() != edge.frontier.size() || c.root() != edge.frontier.root() {

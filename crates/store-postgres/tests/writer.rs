@@ -321,3 +321,37 @@ async fn kill_9_loses_no_acknowledged_append() {
     let report = store.audit(None).await.unwrap();
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
 }
+
+/// The sequencer's role may append to the ledger and write projections, but
+/// not change the ledger; the audit names a grant that would let it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sequencer_role_may_not_change_the_ledger() {
+    let Some(db) = common::TestDb::create("the_sequencer_role_may_not_change_the_ledger") else {
+        return;
+    };
+    let (store, _) = db.open();
+    store.load(fixture()).unwrap();
+    for sql in [
+        "UPDATE ledger SET kind = 'flow.ship' WHERE idx = 0",
+        "DELETE FROM leaf WHERE idx = 0",
+        "TRUNCATE checkpoint",
+    ] {
+        let err = db
+            .sql(&format!("SET ROLE retrace_sequencer; {sql}"))
+            .expect_err(sql);
+        assert!(
+            format!("{err:?}").contains("permission denied"),
+            "{sql}: {err:?}"
+        );
+    }
+    db.sql("SET ROLE retrace_sequencer; UPDATE position SET mass = mass")
+        .expect("the sequencer writes projections");
+    db.sql("GRANT UPDATE ON ledger TO retrace_sequencer")
+        .unwrap();
+    let report = store.audit(None).await.unwrap();
+    assert!(
+        names(&report.problems, "pg_class", "ledger: UPDATE", None),
+        "{:#?}",
+        report.problems
+    );
+}

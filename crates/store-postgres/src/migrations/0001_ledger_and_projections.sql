@@ -244,3 +244,43 @@ CREATE TABLE entry_status (
     idx          bigint PRIMARY KEY REFERENCES leaf (idx),
     corrected_by bigint NOT NULL REFERENCES leaf (idx)
 );
+
+-- Least privilege, besides the triggers: the sequencer works as the role
+-- retrace_sequencer, which may only read and append to the ledger (SELECT
+-- and INSERT on leaf, ledger, tree_node and checkpoint; no UPDATE, DELETE,
+-- TRUNCATE), and readers as retrace_reader, which may only read. Roles are
+-- the cluster's, so they are made once and granted in every database;
+-- where the migrating role may not make roles, the store runs as that role
+-- and the triggers alone guard the ledger (the audit says so).
+DO $$
+BEGIN
+    BEGIN
+        CREATE ROLE retrace_sequencer NOLOGIN;
+    EXCEPTION
+        WHEN duplicate_object OR unique_violation THEN NULL;
+        WHEN insufficient_privilege THEN RAISE NOTICE 'cannot create role retrace_sequencer';
+    END;
+    BEGIN
+        CREATE ROLE retrace_reader NOLOGIN;
+    EXCEPTION
+        WHEN duplicate_object OR unique_violation THEN NULL;
+        WHEN insufficient_privilege THEN RAISE NOTICE 'cannot create role retrace_reader';
+    END;
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'retrace_sequencer') THEN
+        EXECUTE 'GRANT USAGE ON SCHEMA ' || quote_ident(current_schema()) || ' TO retrace_sequencer, retrace_reader';
+        GRANT SELECT, INSERT ON leaf, ledger, tree_node, checkpoint TO retrace_sequencer;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON enterprise, facility, designation, enterprise_place, lot,
+            entry_lot, movement, position, lineage_edge, pool_member, process_month, shipment, flag,
+            entry_status TO retrace_sequencer;
+        GRANT SELECT ON leaf, ledger, tree_node, checkpoint, enterprise, facility, designation,
+            enterprise_place, lot, entry_lot, movement, position, lineage_edge, pool_member,
+            process_month, shipment, flag, entry_status TO retrace_reader, retrace_sequencer;
+        GRANT EXECUTE ON FUNCTION retrace_ledger_month(text) TO retrace_sequencer;
+    END IF;
+END
+$$;
+
+-- Making a partition needs the ledger's owner: the function runs as its
+-- owner, only for the sequencer, with the search path it was made with.
+ALTER FUNCTION retrace_ledger_month(text) SECURITY DEFINER SET search_path FROM CURRENT;
+REVOKE EXECUTE ON FUNCTION retrace_ledger_month(text) FROM PUBLIC;
