@@ -20,6 +20,7 @@
 use std::collections::VecDeque;
 
 use postgres::Row;
+use retrace_domain::record::Record;
 use retrace_ledger::hash::Hash;
 use retrace_store::audit::{
     self, CheckpointCheck, MAX_PROBLEMS_PER_TABLE, StoredEntry, TreeReport, TreeScan, problem,
@@ -29,7 +30,7 @@ use retrace_store::digest::{TABLES, TableDigest};
 use retrace_store::nodes::LOWEST_STORED_LEVEL;
 use retrace_store::{AuditProblem, AuditReport, StoreError};
 
-use crate::codec;
+use crate::codec::{self, RecordTime};
 use crate::connection::Conn;
 use crate::error::{DbError, DbResult};
 use crate::pending::Pending;
@@ -39,10 +40,6 @@ use crate::writer::Shared;
 
 /// Rows fetched from a cursor at a time.
 const FETCH: usize = 5_000;
-
-/// Pending rows the replay holds before writing them to the scratch schema:
-/// bounds the audit's memory however long the ledger.
-const MAX_PENDING_ROWS: usize = 100_000;
 
 /// The triggers that keep the ledger append-only (migration 1), by table.
 const GUARDS: &[(&str, &str)] = &[
@@ -362,6 +359,7 @@ fn check_entries(
         projector: &shared.projector,
     };
     let mut count = 0u64;
+    let mut replay = Vec::with_capacity(FETCH);
     while let Some(row) = rows.next()? {
         let idx = codec::index("ledger index", row.try_get(0)?)?;
         if idx != count {
@@ -393,8 +391,37 @@ fn check_entries(
         let Some((record, time)) = audit::check_entry(&stored, problems)? else {
             continue;
         };
+        replay.push((idx, time, record));
+        if replay.len() == FETCH {
+            replay_chunk(&sequencer, &mut replay, problems)?;
+        }
+    }
+    replay_chunk(&sequencer, &mut replay, problems)?;
+    pending.flush(conn)?;
+    conn.batch("CLOSE audit_ledger")?;
+    Ok(count)
+}
+
+/// Replays a chunk of records into the scratch schema: what is pending is
+/// written first, so that the chunk's state is read at once
+/// ([`crate::view::prefetch`]) from tables that hold everything before it.
+fn replay_chunk(
+    sequencer: &Sequencer<'_>,
+    chunk: &mut Vec<(u64, RecordTime, Record)>,
+    problems: &mut Vec<AuditProblem>,
+) -> DbResult<()> {
+    sequencer.pending.flush(sequencer.conn)?;
+    let records: Vec<Record> = chunk.iter().map(|(_, _, r)| r.clone()).collect();
+    crate::view::prefetch(
+        &crate::view::TableView {
+            conn: sequencer.conn,
+            cache: sequencer.cache,
+            pending: sequencer.pending,
+        },
+        &records,
+    )?;
+    for (idx, time, record) in chunk.drain(..) {
         match sequencer.record(idx, &time, &record) {
-            Ok(_) if pending.len() > MAX_PENDING_ROWS => pending.flush(conn)?,
             Ok(_) => {}
             Err(SequenceError::Refused(refusal)) => {
                 problems.push(problem(
@@ -407,9 +434,7 @@ fn check_entries(
             Err(SequenceError::Failed(e)) => return Err(e),
         }
     }
-    pending.flush(conn)?;
-    conn.batch("CLOSE audit_ledger")?;
-    Ok(count)
+    Ok(())
 }
 
 /// A column and how its values are shown.

@@ -79,12 +79,6 @@ struct Rows {
 pub(crate) struct Pending(RefCell<Rows>);
 
 impl Pending {
-    /// How many rows are waiting: the audit's replay flushes past a bound.
-    pub(crate) fn len(&self) -> usize {
-        let r = self.0.borrow();
-        r.ledger.len() + r.movements.len() + r.positions.len() + r.members.len()
-    }
-
     /// Forgets the rows of records that were rolled back.
     pub(crate) fn discard(&self) {
         *self.0.borrow_mut() = Rows::default();

@@ -333,3 +333,122 @@ fn lot_row(conn: &Conn, id: &str) -> DbResult<Option<(i64, LotState)>> {
     .map(|r| Ok((r.try_get(11)?, codec::lot_state(&r)?)))
     .transpose()
 }
+
+/// Reads at once, into the cache, the state the records of a request will
+/// ask for one at a time: their lots (or that they do not exist yet), the
+/// shipments they ship or receive under, and the stock history of their
+/// lots. Each of these reads is one round trip to the server; a request of
+/// twenty thousand records would otherwise make tens of thousands of them.
+/// What is read is the tables' state before the request, which the cache
+/// then keeps up to date as the records are applied, as it does for any read.
+pub(crate) fn prefetch(view: &TableView<'_>, records: &[Record]) -> DbResult<()> {
+    let (conn, cache) = (view.conn, view.cache);
+    let mut codes: Vec<&str> = Vec::new();
+    let mut senders: Vec<&str> = Vec::new();
+    let mut numbers: Vec<&str> = Vec::new();
+    let mut holders: Vec<(LotId, Uscc)> = Vec::new();
+    for record in records {
+        let Record::Flow(event) = record else {
+            continue;
+        };
+        for lot in retrace_store::entry::record_lots(record) {
+            if cache.lot(lot).is_none() {
+                codes.push(lot.as_str());
+            }
+            if cache.history(lot, &event.enterprise).is_none() {
+                holders.push((lot.clone(), event.enterprise.clone()));
+            }
+        }
+        let shipment = match &event.flow {
+            retrace_domain::flow::Flow::Ship(s) => Some((&event.enterprise, &s.shipment)),
+            retrace_domain::flow::Flow::Receive(r) => Some((&r.from, &r.shipment)),
+            _ => None,
+        };
+        if let Some((sender, number)) = shipment
+            && cache.shipment(sender, number).is_none()
+        {
+            senders.push(sender.as_str());
+            numbers.push(number.as_str());
+        }
+    }
+    codes.sort_unstable();
+    codes.dedup();
+    if !codes.is_empty() {
+        let mut found = std::collections::HashSet::new();
+        for row in conn.query(
+            &format!("SELECT {LOT_COLUMNS} FROM lot WHERE code = ANY($1)"),
+            &[&codes],
+        )? {
+            let state = codec::lot_state(&row)?;
+            cache.put_lot_key(&state.lot, row.try_get(11)?);
+            cache.put_lot(&state.lot, Some(&state));
+            found.insert(state.lot.as_str().to_owned());
+        }
+        for code in codes.iter().filter(|c| !found.contains(**c)) {
+            cache.put_lot(&codec::lot_id(code)?, None);
+        }
+    }
+    if !senders.is_empty() {
+        let mut found = std::collections::HashSet::new();
+        for row in conn.query(
+            &format!(
+                "SELECT {SHIPMENT_COLUMNS}, s.sender, s.number FROM shipment s \
+                 LEFT JOIN lot sl ON sl.id = s.ship_lot LEFT JOIN lot rl ON rl.id = s.receive_lot \
+                 WHERE (s.sender, s.number) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+            ),
+            &[&senders, &numbers],
+        )? {
+            let sender = codec::uscc(row.try_get(11)?)?;
+            let number: String = row.try_get(12)?;
+            let shipment = codec::shipment(&sender, &number, &row)?;
+            cache.put_shipment(&sender, &number, Some(&shipment));
+            found.insert((sender, number));
+        }
+        for (sender, number) in senders.iter().zip(&numbers) {
+            let sender = codec::uscc(sender)?;
+            if !found.contains(&(sender.clone(), (*number).to_owned())) {
+                cache.put_shipment(&sender, number, None);
+            }
+        }
+    }
+    let mut keys: Vec<i64> = Vec::new();
+    for (lot, _) in &holders {
+        if let Some(key) = cache.lot_key(lot) {
+            keys.push(key);
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    if !keys.is_empty() {
+        let mut histories: std::collections::HashMap<(LotId, Uscc), Vec<Movement>> =
+            std::collections::HashMap::new();
+        for row in conn.query(
+            &format!(
+                "SELECT {MOVEMENT_COLUMNS} FROM entry_lot el JOIN movement m ON m.entry = el.idx AND m.lot = el.lot \
+                 JOIN lot l ON l.id = m.lot WHERE el.lot = ANY($1) ORDER BY m.entry, m.n"
+            ),
+            &[&keys],
+        )? {
+            let m = codec::movement(&row)?;
+            histories
+                .entry((m.lot.clone(), m.holder.clone()))
+                .or_default()
+                .push(m);
+        }
+        for (lot, holder) in &holders {
+            if cache.lot_key(lot).is_none() || cache.history(lot, holder).is_some() {
+                continue;
+            }
+            let history = histories
+                .get(&(lot.clone(), holder.clone()))
+                .map_or(&[][..], Vec::as_slice);
+            cache.put_history(lot, holder, history);
+        }
+        for ((lot, holder), history) in &histories {
+            if cache.history(lot, holder).is_none() {
+                cache.put_history(lot, holder, history);
+            }
+        }
+    }
+    Ok(())
+}

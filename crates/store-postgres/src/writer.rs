@@ -392,6 +392,14 @@ impl Request<'_> {
         fresh: Option<&mut HashMap<NodeId, Hash>>,
     ) -> DbResult<Outcome> {
         self.conn.batch("SAVEPOINT request")?;
+        crate::view::prefetch(
+            &crate::view::TableView {
+                conn: self.conn,
+                cache: self.cache,
+                pending: self.pending,
+            },
+            batch,
+        )?;
         let before = edge.frontier.clone();
         let next_lot = edge.counters.next_lot();
         let keep = fresh.is_some();
