@@ -359,6 +359,7 @@ fn check_entries(
         projector: &shared.projector,
     };
     let mut count = 0u64;
+    let mut analyzed_at = 0u64;
     let mut replay = Vec::with_capacity(FETCH);
     while let Some(row) = rows.next()? {
         let idx = codec::index("ledger index", row.try_get(0)?)?;
@@ -394,6 +395,12 @@ fn check_entries(
         replay.push((idx, time, record));
         if replay.len() == FETCH {
             replay_chunk(&sequencer, &mut replay, problems)?;
+            // The scratch tables grow from nothing: keep their statistics
+            // current, or the replay's lookups become scans.
+            if crate::schema::analyze_due(analyzed_at, count) {
+                crate::schema::analyze(conn)?;
+                analyzed_at = count;
+            }
         }
     }
     replay_chunk(&sequencer, &mut replay, problems)?;

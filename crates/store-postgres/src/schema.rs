@@ -75,3 +75,27 @@ pub(crate) fn migrate(conn: &Conn) -> DbResult<(i64, i64)> {
         }
     }
 }
+
+/// The tables whose statistics the planner needs to find rows by lot,
+/// entry, pool and key instead of scanning: every table the projector and
+/// the readers query.
+const ANALYZED: &str = "leaf, ledger, tree_node, checkpoint, enterprise, facility, designation, \
+     enterprise_place, lot, entry_lot, movement, position, lineage_edge, pool_member, \
+     process_month, shipment, flag, entry_status";
+
+/// Refreshes the planner's statistics of the store's tables. The store does
+/// not leave this to autovacuum, which may be off or far behind a bulk load:
+/// without statistics a table that grew from nothing is planned as if it
+/// were still empty, and lookups by index become scans.
+pub(crate) fn analyze(conn: &Conn) -> DbResult<()> {
+    conn.batch(&format!("ANALYZE {ANALYZED}"))
+}
+
+/// When the statistics are due again: after the ledger has grown by a fifth
+/// since they were taken, and at least by [`ANALYZE_MIN_GROWTH`] entries.
+pub(crate) fn analyze_due(analyzed_at: u64, size: u64) -> bool {
+    size >= analyzed_at + ANALYZE_MIN_GROWTH.max(analyzed_at / 5)
+}
+
+/// The least growth that makes the statistics due again.
+const ANALYZE_MIN_GROWTH: u64 = 5_000;

@@ -45,6 +45,7 @@ use crate::codec::{self, RecordTime};
 use crate::connection::Conn;
 use crate::error::{DbError, DbResult};
 use crate::pending::Pending;
+use crate::schema;
 use crate::sequence::{Counters, SequenceError, Sequencer};
 
 /// The most requests one commit takes: enough that a burst of interactive
@@ -184,6 +185,8 @@ struct Edge {
     frontier: Frontier,
     latest: SignedCheckpoint,
     counters: Counters,
+    /// The ledger's size when the planner's statistics were last refreshed.
+    analyzed_at: u64,
 }
 
 /// The sequencer thread's state.
@@ -192,6 +195,8 @@ pub(crate) struct Writer {
     cache: ViewCache,
     pending: Pending,
     edge: Option<Edge>,
+    /// Whether the connection works as `retrace_sequencer`.
+    as_sequencer: bool,
     shared: Arc<Shared>,
     commits: Arc<AtomicU64>,
 }
@@ -206,6 +211,7 @@ impl Writer {
             cache: ViewCache::new(),
             pending: Pending::default(),
             edge: None,
+            as_sequencer: false,
             shared,
             commits,
         }
@@ -251,9 +257,13 @@ impl Writer {
         }
         // Append-only by privilege too: from here on this connection may
         // not UPDATE, DELETE or TRUNCATE the ledger (see migration 1).
-        if let Err(e) = self.conn.batch("SET ROLE retrace_sequencer") {
-            tracing::warn!(error = %e, "sequencing as the connecting role: the triggers alone guard the ledger");
-        }
+        self.as_sequencer = match self.conn.batch("SET ROLE retrace_sequencer") {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "sequencing as the connecting role: the triggers alone guard the ledger");
+                false
+            }
+        };
         let edge = self.read_edge().map_err(|e| e.to_string())?;
         let c = edge.latest.checkpoint();
         if c.size() != edge.frontier.size() || c.root() != edge.frontier.root() {
@@ -279,6 +289,7 @@ impl Writer {
             frontier,
             latest,
             counters: Counters::load(&self.conn)?,
+            analyzed_at: size,
         })
     }
 
@@ -309,10 +320,26 @@ impl Writer {
                 return;
             }
         };
-        let Some(edge) = &self.edge else { return };
+        let Some(edge) = &mut self.edge else { return };
         let tree = PgTree { conn: &self.conn };
         for (job, outcome) in group.into_iter().zip(outcomes) {
             answer(job, outcome, &edge.latest, &tree, &fresh);
+        }
+        let size = edge.frontier.size();
+        if schema::analyze_due(edge.analyzed_at, size) {
+            // ANALYZE needs the tables' owner: the connecting role.
+            let analyzed = if self.as_sequencer {
+                self.conn
+                    .batch("RESET ROLE")
+                    .and_then(|()| schema::analyze(&self.conn))
+                    .and_then(|()| self.conn.batch("SET ROLE retrace_sequencer"))
+            } else {
+                schema::analyze(&self.conn)
+            };
+            match analyzed {
+                Ok(()) => edge.analyzed_at = size,
+                Err(e) => tracing::warn!(error = %e, "refreshing the planner's statistics failed"),
+            }
         }
     }
 
