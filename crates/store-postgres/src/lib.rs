@@ -45,6 +45,7 @@ mod audit;
 mod codec;
 mod connection;
 mod error;
+mod forward;
 mod pending;
 mod query;
 mod raw;

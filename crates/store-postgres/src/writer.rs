@@ -17,11 +17,18 @@
 //! idempotency key) is one more variant of it.
 //!
 //! Only one process may sequence a ledger, or two would sign different trees
-//! of the same size — a fork. Before its first write the sequencer takes the
-//! session-level advisory lock [`SEQUENCER_LOCK`] on its connection and holds
-//! it for as long as the connection lives; a second process that wants to
-//! write waits up to [`LOCK_WAIT`] for it, then is refused. The right edge is
-//! read after the lock is taken, so it is always the latest commit's.
+//! of the same size — a fork. Before its first write a writer tries to take
+//! the session-level advisory lock [`SEQUENCER_LOCK`] on its connection and,
+//! once it has it, holds it for as long as the connection lives; the right
+//! edge is read after the lock is taken, so it is always the latest commit's.
+//! A writer that does not get the lock queues what it is asked to append
+//! ([`crate::forward`]) for the sequencer, which polls the queue every
+//! [`POLL`], and waits for the outcome — trying the lock again every
+//! [`ELECTION`], so that when the sequencer's process dies (its connection
+//! closes, the lock is released) one of the waiting writers takes over
+//! within a fraction of a second and sequences what is queued, its own
+//! batches included. Every node therefore accepts capture and answers
+//! queries; exactly one sequences.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +51,7 @@ use tokio::sync::oneshot;
 use crate::codec::{self, RecordTime};
 use crate::connection::Conn;
 use crate::error::{DbError, DbResult};
+use crate::forward::Queued;
 use crate::pending::Pending;
 use crate::schema;
 use crate::sequence::{Counters, SequenceError, Sequencer};
@@ -56,8 +64,12 @@ const MAX_GROUP: usize = 256;
 /// The advisory lock the sequencer holds (`pg_advisory_lock`): "rtrcseq" in ASCII.
 pub(crate) const SEQUENCER_LOCK: i64 = 0x0072_7472_6373_6571;
 
-/// How long a process that wants to write waits for the sequencer lock.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// How often the sequencer looks for batches other nodes queued, and a
+/// waiting node for their outcomes.
+const POLL: Duration = Duration::from_millis(20);
+
+/// How often a node that has batches waiting tries to take the sequencer lock.
+const ELECTION: Duration = Duration::from_millis(250);
 
 /// What the sequencer and the audit share: the log's key, the salt secret,
 /// the clock and the projector.
@@ -197,6 +209,10 @@ pub(crate) struct Writer {
     edge: Option<Edge>,
     /// Whether the connection works as `retrace_sequencer`.
     as_sequencer: bool,
+    /// Batches queued for the sequencer, by queue id, with their callers.
+    waiting: Vec<(i64, Job)>,
+    /// When this writer last tried to take the sequencer lock.
+    tried: Option<Instant>,
     shared: Arc<Shared>,
     commits: Arc<AtomicU64>,
 }
@@ -212,6 +228,8 @@ impl Writer {
             pending: Pending::default(),
             edge: None,
             as_sequencer: false,
+            waiting: Vec::new(),
+            tried: None,
             shared,
             commits,
         }
@@ -219,41 +237,128 @@ impl Writer {
 
     /// Serves requests until every sender is gone.
     pub(crate) fn run(mut self, jobs: &mpsc::Receiver<Job>) {
-        while let Ok(first) = jobs.recv() {
-            let mut group = vec![first];
+        loop {
+            let first = if self.edge.is_none() && self.waiting.is_empty() {
+                match jobs.recv() {
+                    Ok(job) => Some(job),
+                    Err(_) => return,
+                }
+            } else {
+                match jobs.recv_timeout(POLL) {
+                    Ok(job) => Some(job),
+                    Err(mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                }
+            };
+            let mut group: Vec<Job> = first.into_iter().collect();
             while group.len() < MAX_GROUP {
                 match jobs.try_recv() {
                     Ok(job) => group.push(job),
                     Err(_) => break,
                 }
             }
-            self.commit_group(group);
+            self.step(group);
         }
     }
 
-    /// Takes the sequencer lock (waiting up to [`LOCK_WAIT`]) and reads the
-    /// right edge of the tree, unless this writer already holds them.
+    /// Sequences `group` with whatever other nodes queued if this writer
+    /// holds (or now takes) the sequencer lock; queues it otherwise. Then
+    /// answers the callers whose queued batches have an outcome.
+    fn step(&mut self, group: Vec<Job>) {
+        let due = self.tried.is_none_or(|t| t.elapsed() >= ELECTION);
+        if self.edge.is_none() && (due || !group.is_empty()) {
+            self.tried = Some(Instant::now());
+            if let Err(e) = self.elect() {
+                tracing::error!(error = %e, "cannot take part in sequencing");
+            }
+        }
+        if self.edge.is_some() {
+            let queued = match crate::forward::queued(&self.conn, MAX_GROUP) {
+                Ok(q) => q,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the capture queue failed");
+                    Vec::new()
+                }
+            };
+            if !group.is_empty() || !queued.is_empty() {
+                self.commit_group(group, queued);
+            }
+        } else {
+            for job in group {
+                self.forward(job);
+            }
+        }
+        self.collect_outcomes();
+    }
+
+    /// Queues a job for the sequencer, or answers it with the error that
+    /// it could not be queued.
+    fn forward(&mut self, job: Job) {
+        let queued = match &job {
+            Job::Append { scope, batch, .. } => crate::forward::enqueue(&self.conn, scope, batch),
+            Job::Load { batch, .. } => crate::forward::enqueue(&self.conn, &Scope::Operator, batch),
+            Job::Replay { .. } => {
+                fail(
+                    job,
+                    StoreError::Internal(
+                        "another process sequences this ledger; a ledger is copied into a store only its sequencer writes"
+                            .to_owned(),
+                    ),
+                );
+                return;
+            }
+        };
+        match queued {
+            Ok(id) => self.waiting.push((id, job)),
+            Err(e) => {
+                tracing::error!(error = %e, "queueing a batch for the sequencer failed");
+                fail(job, StoreError::internal(&e));
+            }
+        }
+    }
+
+    /// Answers the callers whose queued batches the sequencer has finished.
+    fn collect_outcomes(&mut self) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        let ids: Vec<i64> = self.waiting.iter().map(|(id, _)| *id).collect();
+        let arrived = match crate::forward::results(&self.conn, &ids) {
+            Ok(arrived) => arrived,
+            Err(e) => {
+                tracing::error!(error = %e, "reading capture outcomes failed");
+                return;
+            }
+        };
+        for (id, outcome) in arrived {
+            let Some(at) = self.waiting.iter().position(|(w, _)| *w == id) else {
+                continue;
+            };
+            let (_, job) = self.waiting.swap_remove(at);
+            match job {
+                Job::Append { reply, .. } => {
+                    let _ = reply.send(outcome);
+                }
+                Job::Load { reply, .. } | Job::Replay { reply, .. } => {
+                    let _ = reply.send(outcome.map(|a| a.checkpoint));
+                }
+            }
+        }
+    }
+
+    /// Tries once to take the sequencer lock and, with it, reads the right
+    /// edge of the tree; does nothing if this writer already sequences.
     fn elect(&mut self) -> Result<(), String> {
         if self.edge.is_some() {
             return Ok(());
         }
-        let deadline = Instant::now() + LOCK_WAIT;
-        loop {
-            let locked: bool = self
-                .conn
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&SEQUENCER_LOCK])
-                .and_then(|r| Ok(r.try_get(0)?))
-                .map_err(|e| e.to_string())?;
-            if locked {
-                break;
-            }
-            if Instant::now() >= deadline {
-                return Err(
-                    "another process sequences this ledger (it holds the sequencer lock)"
-                        .to_owned(),
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        let locked: bool = self
+            .conn
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&SEQUENCER_LOCK])
+            .and_then(|r| Ok(r.try_get(0)?))
+            .map_err(|e| e.to_string())?;
+        if !locked {
+            return Ok(());
         }
         // Append-only by privilege too: from here on this connection may
         // not UPDATE, DELETE or TRUNCATE the ledger (see migration 1).
@@ -293,16 +398,9 @@ impl Writer {
         })
     }
 
-    fn commit_group(&mut self, group: Vec<Job>) {
-        if let Err(e) = self.elect() {
-            tracing::error!(error = %e, "cannot sequence");
-            for job in group {
-                fail(job, StoreError::Internal(e.clone()));
-            }
-            return;
-        }
+    fn commit_group(&mut self, group: Vec<Job>, queued: Vec<Queued>) {
         let mut fresh = HashMap::new();
-        let outcomes = match self.run_group(&group, &mut fresh) {
+        let outcomes = match self.run_group(&group, &queued, &mut fresh) {
             Ok(outcomes) => outcomes,
             Err(e) => {
                 if let Err(rollback) = self.conn.batch("ROLLBACK") {
@@ -347,6 +445,7 @@ impl Writer {
     fn run_group(
         &mut self,
         group: &[Job],
+        queued: &[Queued],
         fresh: &mut HashMap<NodeId, Hash>,
     ) -> DbResult<Vec<Outcome>> {
         let edge = self.edge.as_mut().expect("elected before the group runs");
@@ -378,20 +477,42 @@ impl Writer {
             };
             outcomes.push(outcome);
         }
-        if edge.frontier.size() == start {
+        let mut queued_outcomes = Vec::with_capacity(queued.len());
+        for q in queued {
+            let request = Request {
+                conn: &self.conn,
+                cache: &self.cache,
+                pending: &self.pending,
+                shared: &self.shared,
+            };
+            queued_outcomes.push(request.run(edge, &q.scope, &q.batch, &now, Some(&mut *fresh))?);
+        }
+        if edge.frontier.size() == start && queued.is_empty() {
             self.conn.batch("ROLLBACK")?;
             self.cache.clear();
             edge.counters.forget(edge.counters.next_lot());
             return Ok(outcomes);
         }
-        let checkpoint = sign(&self.shared.key, &edge.frontier)?;
-        self.conn.execute(
-            "INSERT INTO checkpoint (size, note) VALUES ($1, $2)",
-            &[
-                &codec::sql_index(edge.frontier.size()),
-                &checkpoint.as_bytes(),
-            ],
-        )?;
+        let checkpoint = if edge.frontier.size() == start {
+            edge.latest.clone()
+        } else {
+            let checkpoint = sign(&self.shared.key, &edge.frontier)?;
+            self.conn.execute(
+                "INSERT INTO checkpoint (size, note) VALUES ($1, $2)",
+                &[
+                    &codec::sql_index(edge.frontier.size()),
+                    &checkpoint.as_bytes(),
+                ],
+            )?;
+            checkpoint
+        };
+        // The queued batches' outcomes go in with the entries: exactly once.
+        let tree = PgTree { conn: &self.conn };
+        for (q, outcome) in queued.iter().zip(queued_outcomes) {
+            let answer =
+                outcome.and_then(|appended| receipts(appended, checkpoint.clone(), &tree, fresh));
+            crate::forward::finish(&self.conn, q.id, &answer)?;
+        }
         self.conn.batch("COMMIT")?;
         self.commits.fetch_add(1, Ordering::Relaxed);
         edge.latest = checkpoint;

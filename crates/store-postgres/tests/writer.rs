@@ -203,9 +203,11 @@ async fn a_reopened_store_goes_on_from_its_last_commit() {
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
 }
 
-/// Two processes on one database: the first to write holds the sequencer
-/// lock, so the second cannot sign a second tree of the same size; once the
-/// first is gone, the second goes on from its last commit.
+/// Two stores on one database, as two nodes: the first to write holds the
+/// sequencer lock, so the second cannot sign a second tree of the same size
+/// — it queues what it is asked to append and the first sequences it; once
+/// the first is gone, the second takes the lock and goes on from the last
+/// commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_sequencer_at_a_time() {
     let Some(db) = common::TestDb::create("one_sequencer_at_a_time") else {
@@ -216,22 +218,38 @@ async fn one_sequencer_at_a_time() {
     first.load(register()).unwrap();
     let exporter = parties().exporter;
     let record = |n: i64| records::opening(records::may(n), &exporter, &format!("L-{n}"), 5_000);
-    let refused = second.append(&Scope::Operator, vec![record(1)]).await;
-    assert!(
-        format!("{refused:?}").contains("sequencer lock"),
-        "{refused:?}"
+    let forwarded = second
+        .append(&Scope::Enterprise(exporter.clone()), vec![record(1)])
+        .await
+        .unwrap();
+    assert_eq!(forwarded.receipts[0].index, register().len() as u64);
+    forwarded.receipts[0].verify(&verifier).unwrap();
+    assert_eq!(second.commits(), 0, "the second node sequenced nothing");
+    assert_eq!(
+        first.commits(),
+        2,
+        "the first sequenced its load and the queued batch"
     );
+    let refused = second
+        .append(&Scope::Enterprise(parties().miner), vec![record(2)])
+        .await;
     assert!(
-        second.checkpoint().await.is_ok(),
-        "a process that may not write still reads"
+        matches!(
+            refused,
+            Err(retrace_store::StoreError::Forbidden { record: 0, .. })
+        ),
+        "a queued batch is refused as it would be at the sequencer: {refused:?}"
     );
     drop(first);
     let appended = second
-        .append(&Scope::Operator, vec![record(2)])
+        .append(&Scope::Operator, vec![record(3)])
         .await
         .unwrap();
-    assert_eq!(appended.receipts[0].index, register().len() as u64);
+    assert_eq!(appended.receipts[0].index, register().len() as u64 + 1);
     appended.receipts[0].verify(&verifier).unwrap();
+    assert_eq!(second.commits(), 1, "the second took over");
+    let report = second.audit(None).await.unwrap();
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
 }
 
 const KILL_DB: &str = "RETRACE_KILL_TEST_URL";

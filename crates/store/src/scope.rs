@@ -4,10 +4,10 @@
 use retrace_domain::enterprise::Group;
 use retrace_domain::region::RegionCode;
 use retrace_domain::uscc::Uscc;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Whose data a caller may see and write.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "scope", content = "of", rename_all = "snake_case")]
 pub enum Scope {
     /// The operator of the installation: everything. Until accounts exist the

@@ -284,3 +284,28 @@ $$;
 -- owner, only for the sequencer, with the search path it was made with.
 ALTER FUNCTION retrace_ledger_month(text) SECURITY DEFINER SET search_path FROM CURRENT;
 REVOKE EXECUTE ON FUNCTION retrace_ledger_month(text) FROM PUBLIC;
+
+-- Capture through any node: a node that does not hold the sequencer lock
+-- queues the batches it is given here, and the sequencer takes them into its
+-- next group commit; the outcome (receipts and checkpoint, or the refusal)
+-- is written in the same transaction as the entries and the queue row is
+-- deleted in it, so a queued batch is sequenced exactly once, whichever
+-- sequencer takes it. Neither table is part of the ledger or a projection.
+CREATE TABLE capture_queue (
+    id        bigserial PRIMARY KEY,
+    scope     bytea NOT NULL,
+    batch     bytea NOT NULL,
+    queued_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE capture_result (
+    id      bigint PRIMARY KEY,
+    outcome bytea NOT NULL
+);
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'retrace_sequencer') THEN
+        GRANT SELECT, INSERT, DELETE ON capture_queue, capture_result TO retrace_sequencer;
+        GRANT USAGE ON SEQUENCE capture_queue_id_seq TO retrace_sequencer;
+    END IF;
+END
+$$;
