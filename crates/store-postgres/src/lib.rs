@@ -11,11 +11,13 @@
 //! |---|---|
 //! | validate (the caller's scope; the projector's refusals) | `writer`, `view` |
 //! | sequence (ledger index, leaf hash, group commit, the sequencer lock) | `writer`, `sequence` |
+//! | capture through any node (queued for the sequencer, exactly once) | `forward` |
 //! | project (same transaction, rows written behind through binary COPY) | `sequence`, `pending`, with `retrace_store::cache` |
 //! | receipt (signed checkpoint + inclusion proof) | `writer` |
 //! | read side, scoped | `read`, `visibility`, `trace`, `query` |
 //! | rebuild and compare | `audit` |
-//! | connections, migrations | `connection`, `schema` |
+//! | connections, migrations, planner statistics | `connection`, `schema` |
+//! | databases made and dropped for benchmarks and tests | `admin` |
 //! | the physical limit the benchmark compares with | `raw` |
 //!
 //! # Driver
@@ -33,12 +35,25 @@
 //! bundled `rusqlite` 0.37 (two `libsqlite3-sys`), and `sqlx` 0.9 would bring
 //! a runtime-agnostic async stack this store would only block on.
 //!
+//! # Partitions
+//!
+//! `ledger` is partitioned by the month of the record time, one partition a
+//! month made by the sequencer when the month's first entry is appended; a
+//! narrow unpartitioned `leaf` table (index, month, leaf hash) keeps the
+//! index unique across partitions, is the tree's level 0 for proofs and the
+//! audit, and names the partition an entry is in. The projection tables are
+//! not partitioned: they are read by lot, pool and key across months, and
+//! none of their reads would prune.
+//!
 //! # The ledger refuses UPDATE and DELETE
 //!
 //! Triggers on `leaf`, `ledger` (all its partitions), `tree_node` and
 //! `checkpoint` raise an error for every UPDATE, DELETE and TRUNCATE, for
-//! every role; the audit reports a missing or disabled trigger. The schema is
-//! in `src/migrations/`.
+//! every role; the sequencer works as the role `retrace_sequencer`, which has
+//! no UPDATE, DELETE or TRUNCATE privilege on them, and readers as
+//! `retrace_reader`. The audit reports a missing or disabled trigger and a
+//! grant that would let the sequencer change the ledger. The schema is in
+//! `src/migrations/`.
 
 mod admin;
 mod audit;
