@@ -32,7 +32,7 @@ pub const EXIT_FAILURE: u8 = 4;
 /// # Errors
 /// When the command cannot run at all (reported with [`EXIT_FAILURE`]).
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
-    let dir = DataDir::new(cli.data);
+    let dir = DataDir::new(cli.data).with_read_replica(cli.read_database);
     let db = dir.database_or_default(cli.database.as_ref());
     match cli.command {
         Command::Init { origin } => {

@@ -27,11 +27,24 @@ pub const DEFAULT_ORIGIN: &str = "retrace.local/ledger";
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
+    /// A streaming replica of the PostgreSQL database for dashboards,
+    /// reports and traces (`--read-database`).
+    replica: Option<String>,
 }
 
 impl DataDir {
     pub fn new(root: impl Into<PathBuf>) -> DataDir {
-        DataDir { root: root.into() }
+        DataDir {
+            root: root.into(),
+            replica: None,
+        }
+    }
+
+    /// Reads of dashboards, reports and traces go to the replica at `url`
+    /// whenever the ledger is in PostgreSQL.
+    pub fn with_read_replica(mut self, url: Option<String>) -> DataDir {
+        self.replica = url;
+        self
     }
 
     pub fn root(&self) -> &Path {

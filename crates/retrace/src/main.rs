@@ -46,6 +46,11 @@ struct Cli {
     /// in the data directory either way.
     #[arg(long, global = true, env = "RETRACE_DATABASE_URL", value_parser = parse_database)]
     database: Option<backend::Database>,
+    /// A streaming replica of the PostgreSQL database (`postgres://…`) that
+    /// dashboards, reports and traces read from; checkpoints, proofs and
+    /// receipts are read from `--database`.
+    #[arg(long, global = true, env = "RETRACE_READ_DATABASE_URL")]
+    read_database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }

@@ -109,6 +109,9 @@ pub struct PgStore {
     jobs: Option<mpsc::Sender<Job>>,
     writer: Option<JoinHandle<()>>,
     reads: Arc<ReadPool>,
+    /// A streaming replica that dashboards, reports and traces read from,
+    /// if one was given ([`PgStore::with_read_replica`]).
+    replica: Option<Arc<ReadPool>>,
     /// Shared with nothing; in an `Arc` to keep the store small to move.
     config: Arc<Config>,
     shared: Arc<Shared>,
@@ -167,10 +170,26 @@ impl PgStore {
             jobs: Some(jobs),
             writer: Some(handle),
             reads: Arc::new(ReadPool::new(pg.clone())),
+            replica: None,
             config: Arc::new(pg),
             shared,
             commits,
         })
+    }
+
+    /// Sends the reads of dashboards, reports and traces — entries, lots,
+    /// stock, flags, trace — to the streaming replica at `url` (issue 5 §4),
+    /// so that they take no capacity from the primary. Checkpoints, proofs
+    /// and receipts are read from the primary, so a receipt is always against
+    /// the latest checkpoint; a replica holds only what the primary
+    /// committed, so nothing it answers is beyond a checkpoint the primary
+    /// signed — it may only lag behind.
+    ///
+    /// # Errors
+    /// [`StoreError::BadRequest`] for a URL that does not parse.
+    pub fn with_read_replica(mut self, url: &str) -> Result<PgStore, StoreError> {
+        self.replica = Some(Arc::new(ReadPool::new(parse_url(url)?)));
+        Ok(self)
     }
 
     /// How many transactions the sequencer has committed since the store was
@@ -233,6 +252,17 @@ impl PgStore {
         read: impl FnOnce(&Conn) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let pool = Arc::clone(&self.reads);
+        tokio::task::spawn_blocking(move || pool.with(read))
+            .await
+            .map_err(StoreError::internal)?
+    }
+
+    /// A read of dashboards, reports and traces: on the replica if there is one.
+    async fn read_report<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Conn) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let pool = Arc::clone(self.replica.as_ref().unwrap_or(&self.reads));
         tokio::task::spawn_blocking(move || pool.with(read))
             .await
             .map_err(StoreError::internal)?
@@ -377,13 +407,14 @@ impl Store for PgStore {
         page: &PageRequest,
     ) -> Result<Page<EntryView>, StoreError> {
         let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
-        self.read(move |conn| read::entries(conn, &scope, &filter, &page))
+        self.read_report(move |conn| read::entries(conn, &scope, &filter, &page))
             .await
     }
 
     async fn lot(&self, scope: &Scope, lot: &LotId) -> Result<LotView, StoreError> {
         let (scope, lot) = (scope.clone(), lot.clone());
-        self.read(move |conn| read::lot(conn, &scope, &lot)).await
+        self.read_report(move |conn| read::lot(conn, &scope, &lot))
+            .await
     }
 
     async fn stock(
@@ -393,7 +424,7 @@ impl Store for PgStore {
         page: &PageRequest,
     ) -> Result<Page<Position>, StoreError> {
         let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
-        self.read(move |conn| read::stock(conn, &scope, &filter, &page))
+        self.read_report(move |conn| read::stock(conn, &scope, &filter, &page))
             .await
     }
 
@@ -404,7 +435,7 @@ impl Store for PgStore {
         page: &PageRequest,
     ) -> Result<Page<FlagView>, StoreError> {
         let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
-        self.read(move |conn| read::flags(conn, &scope, &filter, &page))
+        self.read_report(move |conn| read::flags(conn, &scope, &filter, &page))
             .await
     }
 
@@ -416,7 +447,7 @@ impl Store for PgStore {
         page: &PageRequest,
     ) -> Result<TraceAnswer, StoreError> {
         let (scope, lot, page) = (scope.clone(), lot.clone(), page.clone());
-        self.read(move |conn| read::trace(conn, &scope, &lot, direction, &page))
+        self.read_report(move |conn| read::trace(conn, &scope, &lot, direction, &page))
             .await
     }
 
