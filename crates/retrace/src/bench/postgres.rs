@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use retrace_domain::clock::SystemClock;
 use retrace_domain::record::Record;
+use retrace_domain::uscc::Uscc;
+use retrace_server::AppState;
+use retrace_store::conformance::records;
+use retrace_store::{Scope, Store};
 use retrace_store::trace::Direction;
 use sha2::{Digest, Sha256};
 
@@ -39,7 +43,20 @@ pub(crate) struct Report {
     traces: BTreeMap<&'static str, TraceFigures>,
     trace_peak_mib: f64,
     db_bytes: i64,
+    capture: Capture,
 }
+
+/// Batch capture over HTTP through three nodes on the same database.
+struct Capture {
+    events: u64,
+    elapsed: Duration,
+}
+
+/// Nodes, clients and batches of the capture measure.
+const NODES: usize = 3;
+const CLIENTS: usize = 6;
+const BATCHES_PER_CLIENT: usize = 20;
+const RECORDS_PER_BATCH: usize = 100;
 
 /// Measures recording `size` events into a fresh database on `server`.
 pub(crate) async fn measure(dir: &Path, size: u64, server: &str) -> anyhow::Result<Report> {
@@ -136,6 +153,18 @@ async fn run(dir: &Path, size: u64, url: &str) -> anyhow::Result<Report> {
         time_traces(&backend, &pick(&ores), Direction::Forward).await?,
     );
     let trace_peak_mib = peak_mib();
+    let enterprise = industry
+        .register()
+        .iter()
+        .find_map(|r| match r {
+            Record::Act(a) => match &a.act {
+                retrace_domain::act::Act::RegisterEnterprise(e) => Some(e.uscc.clone()),
+                _ => None,
+            },
+            Record::Flow(_) => None,
+        })
+        .context("the synthetic register has an enterprise")?;
+    let capture = capture(&data, &database, &enterprise).await?;
     let db_bytes = store.database_bytes().await?;
     Ok(Report {
         events,
@@ -151,7 +180,92 @@ async fn run(dir: &Path, size: u64, url: &str) -> anyhow::Result<Report> {
         traces,
         trace_peak_mib,
         db_bytes,
+        capture,
     })
+}
+
+/// Starts [`NODES`] servers, each with a store of its own on `database`, and
+/// has [`CLIENTS`] clients post batches of openings to them round robin over
+/// HTTP; one node sequences, the others queue for it. Times the whole
+/// stream, from the first request to the last acknowledgement.
+async fn capture(data: &DataDir, database: &Database, enterprise: &Uscc) -> anyhow::Result<Capture> {
+    let verifier_key = data.verifier_key()?;
+    let mut addresses = Vec::new();
+    let mut stops = Vec::new();
+    let mut servers = Vec::new();
+    for _ in 0..NODES {
+        let store = data.open_with_clock(database, Arc::new(SystemClock)).await?;
+        let origin = store.checkpoint().await?.checkpoint().origin().to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        addresses.push(listener.local_addr()?.to_string());
+        let state = AppState {
+            store: Arc::new(store),
+            scope: Scope::Operator,
+            verifier_key: verifier_key.clone(),
+            origin,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        stops.push(stop);
+        servers.push(tokio::spawn(retrace_server::serve(listener, state, async {
+            let _ = stopped.await;
+        })));
+    }
+    let start = Instant::now();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (addresses, enterprise) = (addresses.clone(), enterprise.clone());
+            tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+                let mut acknowledged = 0;
+                for b in 0..BATCHES_PER_CLIENT {
+                    let batch: Vec<Record> = (0..RECORDS_PER_BATCH)
+                        .map(|i| {
+                            records::opening(
+                                records::may(i64::try_from(b).unwrap_or(0)),
+                                &enterprise,
+                                &format!("CAPTURE-{c}-{b}-{i}"),
+                                1_000_000,
+                            )
+                        })
+                        .collect();
+                    let body = serde_json::to_string(&batch)?;
+                    let status = post(&addresses[(c + b) % NODES], &body)?;
+                    anyhow::ensure!(status == 201, "a capture batch was answered {status}");
+                    acknowledged += RECORDS_PER_BATCH as u64;
+                }
+                Ok(acknowledged)
+            })
+        })
+        .collect();
+    let mut events = 0;
+    for client in clients {
+        events += client.await??;
+    }
+    let elapsed = start.elapsed();
+    for stop in stops {
+        let _ = stop.send(());
+    }
+    for server in servers {
+        server.await??;
+    }
+    Ok(Capture { events, elapsed })
+}
+
+/// Posts a JSON batch over one HTTP/1.1 connection; answers the status.
+fn post(address: &str, body: &str) -> anyhow::Result<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address)?;
+    write!(
+        stream,
+        "POST /api/v1/events HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("an HTTP status line")
 }
 
 impl Report {
@@ -187,6 +301,13 @@ impl Report {
             audit_sha_rate,
             audit_rate / audit_sha_rate,
             self.audit_peak_mib
+        );
+        let capture_rate = per_second(self.capture.events, self.capture.elapsed);
+        println!(
+            "| batch capture over HTTP through {NODES} nodes ({CLIENTS} clients, batches of {RECORDS_PER_BATCH}; one node sequences, two queue for it) | {:.0} events/s ({} events in {:.1} s) | — | — | — |",
+            capture_rate,
+            self.capture.events,
+            self.capture.elapsed.as_secs_f64()
         );
         print_traces(&self.traces, self.trace_peak_mib);
     }
