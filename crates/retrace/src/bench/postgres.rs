@@ -164,12 +164,15 @@ async fn run(dir: &Path, size: u64, url: &str) -> anyhow::Result<Report> {
             Record::Flow(_) => None,
         })
         .context("the synthetic register has an enterprise")?;
-    let capture = capture(&data, &database, &enterprise).await?;
     let db_bytes = store.database_bytes().await?;
+    let commits = store.commits();
+    // The capture nodes elect their own sequencer: this store lets go of the lock.
+    drop(backend);
+    let capture = capture(&data, &database, &enterprise).await?;
     Ok(Report {
         events,
         entries,
-        commits: store.commits(),
+        commits,
         load,
         load_peak_mib,
         raw,
