@@ -15,8 +15,8 @@ use retrace_domain::record::Record;
 use retrace_domain::uscc::Uscc;
 use retrace_server::AppState;
 use retrace_store::conformance::records;
-use retrace_store::{Scope, Store};
 use retrace_store::trace::Direction;
+use retrace_store::{Scope, Store};
 use sha2::{Digest, Sha256};
 
 use super::{
@@ -191,13 +191,19 @@ async fn run(dir: &Path, size: u64, url: &str) -> anyhow::Result<Report> {
 /// has [`CLIENTS`] clients post batches of openings to them round robin over
 /// HTTP; one node sequences, the others queue for it. Times the whole
 /// stream, from the first request to the last acknowledgement.
-async fn capture(data: &DataDir, database: &Database, enterprise: &Uscc) -> anyhow::Result<Capture> {
+async fn capture(
+    data: &DataDir,
+    database: &Database,
+    enterprise: &Uscc,
+) -> anyhow::Result<Capture> {
     let verifier_key = data.verifier_key()?;
     let mut addresses = Vec::new();
     let mut stops = Vec::new();
     let mut servers = Vec::new();
     for _ in 0..NODES {
-        let store = data.open_with_clock(database, Arc::new(SystemClock)).await?;
+        let store = data
+            .open_with_clock(database, Arc::new(SystemClock))
+            .await?;
         let origin = store.checkpoint().await?.checkpoint().origin().to_owned();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         addresses.push(listener.local_addr()?.to_string());
@@ -209,9 +215,13 @@ async fn capture(data: &DataDir, database: &Database, enterprise: &Uscc) -> anyh
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         stops.push(stop);
-        servers.push(tokio::spawn(retrace_server::serve(listener, state, async {
-            let _ = stopped.await;
-        })));
+        servers.push(tokio::spawn(retrace_server::serve(
+            listener,
+            state,
+            async {
+                let _ = stopped.await;
+            },
+        )));
     }
     let start = Instant::now();
     let clients: Vec<_> = (0..CLIENTS)
