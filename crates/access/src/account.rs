@@ -69,6 +69,14 @@ impl fmt::Display for AccountName {
     }
 }
 
+impl std::str::FromStr for AccountName {
+    type Err = AccountNameError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AccountName::parse(s)
+    }
+}
+
 impl Serialize for AccountName {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.0)
@@ -83,13 +91,71 @@ impl<'de> Deserialize<'de> for AccountName {
 }
 
 /// An account as stored: the name, the role, the argon2id hash of the
-/// password, and whether an administrator or manager has disabled it.
+/// password, whether an administrator or manager has disabled it, and how
+/// the person wants to be addressed and in which language.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
     pub name: AccountName,
     pub role: Role,
     pub password: PasswordHash,
     pub disabled: bool,
+    /// The person's name as shown on pages (张伟), which the login name
+    /// cannot carry; empty when not given.
+    pub display_name: String,
+    pub language: Language,
+}
+
+/// The language an account reads pages and messages in: Simplified Chinese
+/// by default, for the plant clerks and officials retrace serves first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Language {
+    #[default]
+    #[serde(rename = "zh")]
+    Zh,
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Language {
+    /// The BCP 47 tag: `zh` or `en`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Language::Zh => "zh",
+            Language::En => "en",
+        }
+    }
+
+    /// Reads a tag, accepting regional forms (`zh-CN`, `en-GB`).
+    pub fn parse(tag: &str) -> Option<Language> {
+        let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();
+        match primary.as_str() {
+            "zh" => Some(Language::Zh),
+            "en" => Some(Language::En),
+            _ => None,
+        }
+    }
+}
+
+/// The longest display name, in characters.
+pub const DISPLAY_NAME_CHARS: usize = 100;
+
+/// Checks a display name: at most [`DISPLAY_NAME_CHARS`] characters and no
+/// control characters; surrounding spaces are trimmed.
+///
+/// # Errors
+/// A message saying what to change, in English (the API names the field).
+pub fn display_name(text: &str) -> Result<String, String> {
+    let trimmed = text.trim();
+    if trimmed.chars().count() > DISPLAY_NAME_CHARS {
+        return Err(format!(
+            "a display name has at most {DISPLAY_NAME_CHARS} characters"
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err("a display name cannot hold control characters".to_owned());
+    }
+    Ok(trimmed.to_owned())
 }
 
 /// Who is making a request, once a password, a session or an API token has
@@ -210,12 +276,25 @@ mod tests {
     }
 
     #[test]
+    fn languages_and_display_names() {
+        assert_eq!(Language::parse("zh-CN"), Some(Language::Zh));
+        assert_eq!(Language::parse("EN_gb"), Some(Language::En));
+        assert_eq!(Language::parse("fr"), None);
+        assert_eq!(Language::default().tag(), "zh");
+        assert_eq!(display_name("  张伟 ").unwrap(), "张伟");
+        assert!(display_name(&"张".repeat(101)).is_err());
+        assert!(display_name("a\u{7}b").is_err());
+    }
+
+    #[test]
     fn login_answers_the_same_for_unknown_accounts_and_wrong_passwords() {
         let account = Account {
             name: AccountName::parse("wang.fang").unwrap(),
             role: Role::parse("auditor:00").unwrap(),
             password: hash_password("Audit trail 2025!", &mut OsRng).unwrap(),
             disabled: false,
+            display_name: "王芳".to_owned(),
+            language: Language::Zh,
         };
         let p = login(Some(&account), "Audit trail 2025!").unwrap();
         assert_eq!(p.account().as_str(), "wang.fang");

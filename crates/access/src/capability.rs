@@ -20,16 +20,17 @@
 //! | [`ReadAuditTrail`] | auditor | its region |
 //! | [`AdministerAccounts`] | administrator | every account |
 //! | [`AdministerRegister`] | administrator | the enterprise register, not the flows |
+//! | [`Designate`] | ministry regulator (industry and IT) | designations of production enterprises |
 
 use std::fmt;
 
 use retrace_domain::enterprise::Group;
 use retrace_domain::region::RegionCode;
+use retrace_domain::scope::{Authority, Scope};
 use retrace_domain::uscc::Uscc;
-use retrace_store::scope::Scope;
 
 use crate::account::Principal;
-use crate::role::Role;
+use crate::role::{Department, RegulatorLevel, Role};
 
 /// Something a role may do. [`Role::capabilities`] is the one table of
 /// which role may do what.
@@ -44,11 +45,12 @@ pub enum Capability {
     ReadAuditTrail,
     AdministerAccounts,
     AdministerRegister,
+    Designate,
 }
 
 impl Capability {
     /// Every capability, in declaration order.
-    pub const ALL: [Capability; 9] = [
+    pub const ALL: [Capability; 10] = [
         Capability::ReadScoped,
         Capability::RecordFlows,
         Capability::SealMonth,
@@ -58,6 +60,7 @@ impl Capability {
         Capability::ReadAuditTrail,
         Capability::AdministerAccounts,
         Capability::AdministerRegister,
+        Capability::Designate,
     ];
 }
 
@@ -73,6 +76,7 @@ impl fmt::Display for Capability {
             Capability::ReadAuditTrail => "read the audit trail",
             Capability::AdministerAccounts => "administer accounts",
             Capability::AdministerRegister => "administer the enterprise register",
+            Capability::Designate => "designate production enterprises",
         })
     }
 }
@@ -90,6 +94,14 @@ impl Role {
                 &[ReadScoped, RecordFlows, SealMonth, ManageEnterpriseUsers]
             }
             Role::GroupManager { .. } => &[ReadScoped, SubAllocate],
+            // Art. 6, 7: the ministry of industry and information technology
+            // designates the production enterprises.
+            Role::Regulator(r)
+                if r.level() == RegulatorLevel::Ministry
+                    && r.department() == Department::IndustryIt =>
+            {
+                &[ReadScoped, Designate]
+            }
             Role::Regulator(_) => &[ReadScoped],
             Role::Inspector { .. } => &[ReadScoped, RecordInspection],
             Role::Auditor { .. } => &[ReadScoped, ReadAuditTrail],
@@ -282,6 +294,38 @@ impl Principal {
             principal: self.clone(),
         })
     }
+
+    /// Designating production enterprises and revoking designations (Art.
+    /// 6, 7).
+    ///
+    /// # Errors
+    /// [`Denied`] unless the role is a ministry regulator of industry and IT.
+    pub fn designate(&self) -> Result<Designate, Denied> {
+        self.require(Capability::Designate)?;
+        Ok(Designate {
+            principal: self.clone(),
+        })
+    }
+
+    /// Managing accounts and API tokens: every account for the
+    /// administrator, its own enterprise's for an enterprise manager.
+    ///
+    /// # Errors
+    /// [`Denied`] for every other role.
+    pub fn manage_accounts(&self) -> Result<AccountAuthority, Denied> {
+        if let Ok(admin) = self.administer_accounts() {
+            return Ok(AccountAuthority::Administrator(admin));
+        }
+        match self.role().enterprise() {
+            Some(own) => self
+                .manage_enterprise_users(&own.clone())
+                .map(AccountAuthority::Enterprise),
+            None => Err(Denied {
+                capability: Capability::ManageEnterpriseUsers,
+                reason: DeniedReason::NotInRole,
+            }),
+        }
+    }
 }
 
 /// A handle that may give roles to accounts and API tokens.
@@ -315,6 +359,7 @@ principal_accessor!(
     SubAllocate,
     RecordInspection,
     ReadAuditTrail,
+    Designate,
 );
 
 /// Permission to read within a scope; see [`Principal::read_scoped`].
@@ -326,7 +371,7 @@ pub struct ReadScoped {
 
 impl ReadScoped {
     /// The scope every read made with this handle is limited to. Never
-    /// [`Scope::Operator`]: no role reads every flow.
+    /// [`Scope::Installation`]: no account holds the installation's reach.
     pub fn scope(&self) -> &Scope {
         &self.scope
     }
@@ -349,6 +394,11 @@ impl RecordFlows {
     /// The scope of that enterprise, for the storage call.
     pub fn scope(&self) -> Scope {
         Scope::Enterprise(self.enterprise.clone())
+    }
+
+    /// The authority of that enterprise, for the storage call that writes.
+    pub fn authority(&self) -> Authority {
+        Authority::Enterprise(self.enterprise.clone())
     }
 }
 
@@ -495,6 +545,74 @@ impl AdministerRegister {
     pub fn principal(&self) -> &Principal {
         &self.principal
     }
+
+    /// The authority to write register acts, for the storage call.
+    pub fn authority(&self) -> Authority {
+        Authority::Register
+    }
+
+    /// The register's reach: the whole country. Register reads take it;
+    /// flows are never read with it, because no read of flows takes this
+    /// handle.
+    pub fn scope(&self) -> Scope {
+        Scope::Region(RegionCode::nation())
+    }
+}
+
+/// Permission to designate production enterprises; see
+/// [`Principal::designate`].
+#[derive(Clone, Debug)]
+pub struct Designate {
+    principal: Principal,
+}
+
+impl Designate {
+    /// The authority to write designation acts, for the storage call.
+    pub fn authority(&self) -> Authority {
+        Authority::Designation
+    }
+}
+
+/// Who may manage which accounts: the administrator every account, an
+/// enterprise manager its own enterprise's. Storage calls on accounts and
+/// tokens take it and answer for an account out of its reach as if the
+/// account did not exist.
+#[derive(Clone, Debug)]
+pub enum AccountAuthority {
+    Administrator(AdministerAccounts),
+    Enterprise(ManageEnterpriseUsers),
+}
+
+impl AccountAuthority {
+    /// The enterprise whose accounts it reaches; `None` for every account.
+    pub fn enterprise(&self) -> Option<&Uscc> {
+        match self {
+            AccountAuthority::Administrator(_) => None,
+            AccountAuthority::Enterprise(m) => Some(m.enterprise()),
+        }
+    }
+
+    /// Whether an account of `role` lies within its reach: the roles it
+    /// may give are the accounts it may see and change.
+    pub fn reaches(&self, role: &Role) -> bool {
+        self.may_grant(role).is_ok()
+    }
+}
+
+impl GrantRoles for AccountAuthority {
+    fn principal(&self) -> &Principal {
+        match self {
+            AccountAuthority::Administrator(a) => GrantRoles::principal(a),
+            AccountAuthority::Enterprise(m) => GrantRoles::principal(m),
+        }
+    }
+
+    fn may_grant(&self, role: &Role) -> Result<(), Denied> {
+        match self {
+            AccountAuthority::Administrator(a) => a.may_grant(role),
+            AccountAuthority::Enterprise(m) => m.may_grant(role),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -516,8 +634,8 @@ mod tests {
     /// order, when it asks for the Baotou enterprise and the Northern group:
     /// `Some(scope)` of the handle, or `None` when refused. The two
     /// administrator handles carry no scope and are written as
-    /// [`Scope::Operator`] here.
-    fn outcomes(p: &Principal) -> [Option<Scope>; 9] {
+    /// [`Scope::Installation`] here.
+    fn outcomes(p: &Principal) -> [Option<Scope>; 10] {
         let e1 = Uscc::parse(BAOTOU).unwrap();
         [
             p.read_scoped().ok().map(|h| h.scope().clone()),
@@ -529,8 +647,9 @@ mod tests {
                 .map(|h| h.scope()),
             p.record_inspection().ok().map(|h| h.scope()),
             p.read_audit_trail().ok().map(|h| h.scope()),
-            p.administer_accounts().ok().map(|_| Scope::Operator),
-            p.administer_register().ok().map(|_| Scope::Operator),
+            p.administer_accounts().ok().map(|_| Scope::Installation),
+            p.administer_register().ok().map(|_| Scope::Installation),
+            p.designate().ok().map(|_| Scope::Installation),
         ]
     }
 
@@ -554,25 +673,26 @@ mod tests {
         let r = |c: &str| Some(Scope::Region(code(c)));
         let n = || Some(Scope::Group(Group::NorthernRareEarth));
         let c = || Some(Scope::Group(Group::ChinaRareEarth));
-        let admin = || Some(Scope::Operator);
+        let admin = || Some(Scope::Installation);
         let no = || None;
         #[rustfmt::skip]
-        let table: Vec<(String, [Option<Scope>; 9])> = vec![
-            //                                               read    record  seal    users   suballoc inspect audit   accounts register
-            (format!("enterprise_operator:{BAOTOU}"),       [e1(),   e1(),   no(),   no(),   no(),    no(),   no(),   no(),    no()]),
-            (format!("enterprise_manager:{BAOTOU}"),        [e1(),   e1(),   e1(),   e1(),   no(),    no(),   no(),   no(),    no()]),
-            (format!("enterprise_operator:{GANZHOU}"),      [e2(),   no(),   no(),   no(),   no(),    no(),   no(),   no(),    no()]),
-            (format!("enterprise_manager:{GANZHOU}"),       [e2(),   no(),   no(),   no(),   no(),    no(),   no(),   no(),    no()]),
-            ("group_manager:northern_rare_earth".into(),    [n(),    no(),   no(),   no(),   n(),     no(),   no(),   no(),    no()]),
-            ("group_manager:china_rare_earth".into(),       [c(),    no(),   no(),   no(),   no(),    no(),   no(),   no(),    no()]),
-            ("regulator:county:150206:industry_it".into(),  [r("150206"), no(), no(), no(), no(),    no(),   no(),   no(),    no()]),
-            ("regulator:prefecture:1502:natural_resources".into(), [r("1502"), no(), no(), no(), no(), no(), no(),   no(),    no()]),
-            ("regulator:province:15:development_reform".into(), [r("15"), no(), no(),  no(),   no(),    no(),   no(),   no(),    no()]),
-            ("regulator:ministry:00:industry_it".into(),    [r("00"), no(),  no(),   no(),   no(),    no(),   no(),   no(),    no()]),
-            ("inspector:1502".into(),                       [r("1502"), no(), no(),  no(),   no(),    r("1502"), no(), no(),   no()]),
-            ("auditor:15".into(),                           [r("15"), no(),  no(),   no(),   no(),    no(),   r("15"), no(),   no()]),
-            ("auditor:00".into(),                           [r("00"), no(),  no(),   no(),   no(),    no(),   r("00"), no(),   no()]),
-            ("administrator".into(),                        [no(),   no(),   no(),   no(),   no(),    no(),   no(),   admin(), admin()]),
+        let table: Vec<(String, [Option<Scope>; 10])> = vec![
+            //                                               read    record  seal    users   suballoc inspect audit   accounts register designate
+            (format!("enterprise_operator:{BAOTOU}"),       [e1(),   e1(),   no(),   no(),   no(),    no(),   no(),   no(),    no(),    no()]),
+            (format!("enterprise_manager:{BAOTOU}"),        [e1(),   e1(),   e1(),   e1(),   no(),    no(),   no(),   no(),    no(),    no()]),
+            (format!("enterprise_operator:{GANZHOU}"),      [e2(),   no(),   no(),   no(),   no(),    no(),   no(),   no(),    no(),    no()]),
+            (format!("enterprise_manager:{GANZHOU}"),       [e2(),   no(),   no(),   no(),   no(),    no(),   no(),   no(),    no(),    no()]),
+            ("group_manager:northern_rare_earth".into(),    [n(),    no(),   no(),   no(),   n(),     no(),   no(),   no(),    no(),    no()]),
+            ("group_manager:china_rare_earth".into(),       [c(),    no(),   no(),   no(),   no(),    no(),   no(),   no(),    no(),    no()]),
+            ("regulator:county:150206:industry_it".into(),  [r("150206"), no(), no(), no(), no(),    no(),   no(),   no(),    no(),    no()]),
+            ("regulator:prefecture:1502:natural_resources".into(), [r("1502"), no(), no(), no(), no(), no(), no(),   no(),    no(),    no()]),
+            ("regulator:province:15:development_reform".into(), [r("15"), no(), no(),  no(),   no(),    no(),   no(),   no(),    no(),    no()]),
+            ("regulator:ministry:00:industry_it".into(),    [r("00"), no(),  no(),   no(),   no(),    no(),   no(),   no(),    no(),    admin()]),
+            ("regulator:ministry:00:natural_resources".into(), [r("00"), no(), no(),  no(),   no(),    no(),   no(),   no(),    no(),    no()]),
+            ("inspector:1502".into(),                       [r("1502"), no(), no(),  no(),   no(),    r("1502"), no(), no(),   no(),    no()]),
+            ("auditor:15".into(),                           [r("15"), no(),  no(),   no(),   no(),    no(),   r("15"), no(),   no(),    no()]),
+            ("auditor:00".into(),                           [r("00"), no(),  no(),   no(),   no(),    no(),   r("00"), no(),   no(),    no()]),
+            ("administrator".into(),                        [no(),   no(),   no(),   no(),   no(),    no(),   no(),   admin(), admin(), no()]),
         ];
         let mut kinds = std::collections::BTreeSet::new();
         for (role, expected) in &table {
@@ -587,6 +707,29 @@ mod tests {
             }
         }
         assert_eq!(kinds.len(), 7, "every kind of role has a row");
+    }
+
+    #[test]
+    fn account_authority_reaches_what_it_may_give() {
+        let e1 = Uscc::parse(BAOTOU).unwrap();
+        let manager = principal(&format!("enterprise_manager:{BAOTOU}"))
+            .manage_accounts()
+            .unwrap();
+        assert_eq!(manager.enterprise(), Some(&e1));
+        assert!(manager.reaches(&Role::parse(&format!("enterprise_operator:{BAOTOU}")).unwrap()));
+        assert!(!manager.reaches(&Role::parse(&format!("enterprise_operator:{GANZHOU}")).unwrap()));
+        assert!(!manager.reaches(&Role::Administrator));
+        let admin = principal("administrator").manage_accounts().unwrap();
+        assert_eq!(admin.enterprise(), None);
+        assert!(admin.reaches(&Role::Administrator));
+        for role in [
+            format!("enterprise_operator:{BAOTOU}"),
+            "group_manager:northern_rare_earth".to_owned(),
+            "regulator:ministry:00:industry_it".to_owned(),
+            "auditor:00".to_owned(),
+        ] {
+            assert!(principal(&role).manage_accounts().is_err(), "{role}");
+        }
     }
 
     #[test]

@@ -25,6 +25,8 @@
 pub mod account;
 pub mod capability;
 pub mod csrf;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod password;
 pub mod policy;
 pub mod role;
@@ -33,11 +35,11 @@ pub mod session;
 pub mod throttle;
 pub mod token;
 
-pub use account::{Account, AccountName, LoginError, Principal, login};
+pub use account::{Account, AccountName, Language, LoginError, Principal, login};
 pub use capability::{
-    AdministerAccounts, AdministerRegister, Capability, Denied, DeniedReason, GrantRoles,
-    ManageEnterpriseUsers, ReadAuditTrail, ReadScoped, RecordFlows, RecordInspection, SealMonth,
-    SubAllocate,
+    AccountAuthority, AdministerAccounts, AdministerRegister, Capability, Denied, DeniedReason,
+    Designate, GrantRoles, ManageEnterpriseUsers, ReadAuditTrail, ReadScoped, RecordFlows,
+    RecordInspection, SealMonth, SubAllocate,
 };
 pub use csrf::{CsrfError, CsrfKey, CsrfToken};
 pub use password::{PasswordHash, hash_password, verify_password};

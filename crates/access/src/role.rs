@@ -29,8 +29,8 @@ use std::str::FromStr;
 
 use retrace_domain::enterprise::Group;
 use retrace_domain::region::{RegionCode, RegionError, RegionLevel};
+use retrace_domain::scope::Scope;
 use retrace_domain::uscc::{Uscc, UsccError};
-use retrace_store::scope::Scope;
 use serde::de::IntoDeserializer;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -312,14 +312,15 @@ impl Role {
     }
 
     /// The reach of the role: whose data it concerns — its enterprise, its
-    /// group, its region, or, for the administrator, the whole installation.
+    /// group, its region, or, for the administrator, the whole country.
     ///
     /// Reach is not permission. What may be done within it is
-    /// [`Role::capabilities`]: the administrator's reach is
-    /// [`Scope::Operator`], but only over accounts and the register, never
-    /// the flows, so it holds no [`crate::ReadScoped`] handle. Storage calls
-    /// should take the handles of [`crate::capability`], whose scopes come
-    /// from here, rather than a bare scope.
+    /// [`Role::capabilities`]: the administrator reaches the whole country,
+    /// but only over accounts and the register, never the flows, so it holds
+    /// no [`crate::ReadScoped`] handle. No role reaches
+    /// [`Scope::Installation`]. Storage calls take the handles of
+    /// [`crate::capability`], whose scopes come from here, rather than a bare
+    /// scope.
     pub fn scope(&self) -> Scope {
         match self {
             Role::EnterpriseOperator { enterprise } | Role::EnterpriseManager { enterprise } => {
@@ -328,7 +329,7 @@ impl Role {
             Role::GroupManager { group } => Scope::Group(*group),
             Role::Regulator(r) => Scope::Region(r.region),
             Role::Inspector { region } | Role::Auditor { region } => Scope::Region(*region),
-            Role::Administrator => Scope::Operator,
+            Role::Administrator => Scope::Region(RegionCode::nation()),
         }
     }
 
@@ -546,7 +547,10 @@ pub(crate) mod tests {
             ),
             ("inspector:150206".to_owned(), Scope::Region(code("150206"))),
             ("auditor:00".to_owned(), Scope::Region(RegionCode::nation())),
-            ("administrator".to_owned(), Scope::Operator),
+            (
+                "administrator".to_owned(),
+                Scope::Region(RegionCode::nation()),
+            ),
         ];
         for (text, scope) in cases {
             assert_eq!(Role::parse(&text).unwrap().scope(), scope, "{text}");

@@ -64,6 +64,12 @@ impl fmt::Display for TokenId {
     }
 }
 
+impl serde::Serialize for TokenId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
 /// A token as presented by a client, or as just generated to be shown once.
 /// `Debug` shows the id only. No `PartialEq`: tokens are compared only by
 /// [`ApiToken::verify`], in constant time.

@@ -269,6 +269,8 @@ pub(crate) fn flow_body(kind: FlowKind, body: Value) -> Result<Flow, FieldError>
 struct ActHead {
     #[serde(with = "time::serde::rfc3339")]
     effective: OffsetDateTime,
+    /// Left out, it is the account that records the act (the server fills it in).
+    #[serde(default)]
     official: String,
 }
 

@@ -12,10 +12,13 @@ use crate::uscc::Uscc;
 
 /// One act, with when it took effect and who did it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActRecord {
     #[serde(with = "time::serde::rfc3339")]
     pub effective: OffsetDateTime,
-    /// The account (or, before accounts exist, the operator) that did it.
+    /// The account that did it (Art. 15). Left blank by a client, the server
+    /// fills in the account that records it; it may not name another.
+    #[serde(default)]
     pub official: String,
     #[serde(flatten)]
     pub act: Act,
@@ -23,6 +26,7 @@ pub struct ActRecord {
 
 /// The acts of the register.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "act", rename_all = "snake_case")]
 pub enum Act {
     RegisterEnterprise(Enterprise),
@@ -54,6 +58,7 @@ impl Act {
 
 /// A designation withdrawn from a day on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Revocation {
     pub enterprise: Uscc,

@@ -21,6 +21,7 @@ const OXYGEN_MICRO: u64 = 15_999_000;
 
 /// One of the sixteen traded rare earth elements, in atomic-number order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Element {
     Sc,
     Y,

@@ -14,6 +14,7 @@ use crate::uscc::Uscc;
 /// Rare Earth Management Regulations oblige mining, smelting-separation, metal
 /// smelting, comprehensive utilisation and export enterprises to record flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EnterpriseKind {
     Mining,
@@ -43,6 +44,7 @@ impl EnterpriseKind {
 
 /// The two state groups to which all quota is allocated since 2024 (Art. 6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Group {
     /// China Northern Rare Earth (Group) High-Tech Co., Ltd.
@@ -69,6 +71,7 @@ impl Group {
 
 /// The three total control indicator categories (Art. 5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum QuotaCategory {
     /// 岩矿型稀土开采
@@ -101,6 +104,7 @@ impl fmt::Display for QuotaCategory {
 
 /// An enterprise on the register.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Enterprise {
     pub uscc: Uscc,
@@ -118,6 +122,7 @@ pub struct Enterprise {
 /// A designation as a rare earth production enterprise for one category
 /// (Art. 6, 7), valid on the days `valid_from..=valid_to`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Designation {
     pub enterprise: Uscc,

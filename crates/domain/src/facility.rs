@@ -72,6 +72,7 @@ impl<'de> Deserialize<'de> for FacilityId {
 
 /// What a transformation does. Recovery bands are kept per process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Process {
     /// Ore dressing: crude ore to concentrate.
@@ -113,7 +114,8 @@ impl Process {
 
 /// What kind of facility, with the particulars of each.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case", from = "KindFields")]
 pub enum FacilityKind {
     Mine {
         licence: String,
@@ -132,8 +134,59 @@ pub enum FacilityKind {
     Warehouse,
 }
 
+/// [`FacilityKind`] as it is read. Serde refuses an unknown field of a struct
+/// variant but lets any field through a unit variant, so a warehouse is read
+/// as a variant without fields: `{"type": "warehouse", "permit": […]}` — a
+/// misspelt `permits` — is refused instead of registering a warehouse
+/// without its permits.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum KindFields {
+    Mine {
+        licence: String,
+        licence_valid_to: Date,
+        ore_type: OreType,
+        area_ha: u32,
+        capacity_per_year: Mass,
+    },
+    Plant {
+        processes: Vec<Process>,
+        capacity_per_year: Mass,
+    },
+    Warehouse {},
+}
+
+impl From<KindFields> for FacilityKind {
+    fn from(read: KindFields) -> FacilityKind {
+        match read {
+            KindFields::Mine {
+                licence,
+                licence_valid_to,
+                ore_type,
+                area_ha,
+                capacity_per_year,
+            } => FacilityKind::Mine {
+                licence,
+                licence_valid_to,
+                ore_type,
+                area_ha,
+                capacity_per_year,
+            },
+            KindFields::Plant {
+                processes,
+                capacity_per_year,
+            } => FacilityKind::Plant {
+                processes,
+                capacity_per_year,
+            },
+            KindFields::Warehouse {} => FacilityKind::Warehouse,
+        }
+    }
+}
+
 /// A permit a facility must hold: safety, discharge, radiation (for monazite).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Permit {
     pub kind: String,
@@ -144,6 +197,7 @@ pub struct Permit {
 /// A facility on the register. (Unknown fields are refused by the flattened
 /// [`FacilityKind`], since serde cannot deny them on a struct that flattens.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Facility {
     pub id: FacilityId,
     pub operator: Uscc,
@@ -162,5 +216,38 @@ impl Facility {
             FacilityKind::Mine { ore_type, .. } => Some(*ore_type),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(kind: &str) -> Result<Facility, serde_json::Error> {
+        serde_json::from_str(&format!(
+            r#"{{"id": "F-1", "operator": "91150206000000019W", "name_zh": "x", "region": "150206", {kind}}}"#
+        ))
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_for_every_kind() {
+        let mine = r#""type": "mine", "licence": "C1", "licence_valid_to": "2030-12-31", "ore_type": "rock", "area_ha": 1, "capacity_per_year": "1 t""#;
+        let plant = r#""type": "plant", "processes": ["separation"], "capacity_per_year": "1 t""#;
+        for kind in [mine, plant, r#""type": "warehouse""#] {
+            let facility = read(kind).unwrap();
+            let json = serde_json::to_value(&facility).unwrap();
+            assert_eq!(serde_json::from_value::<Facility>(json).unwrap(), facility);
+            let e = read(&format!(r#"{kind}, "permit": []"#)).unwrap_err();
+            assert!(
+                e.to_string().contains("unknown field `permit`"),
+                "{kind}: {e}"
+            );
+        }
+        assert_eq!(
+            read(r#""type": "warehouse""#).unwrap().kind,
+            FacilityKind::Warehouse
+        );
+        let e = read(r#""type": "warehouse", "licence": "C1""#).unwrap_err();
+        assert!(e.to_string().contains("licence"), "{e}");
     }
 }

@@ -18,6 +18,7 @@ use crate::uscc::Uscc;
 
 /// One recorded flow: who, when, where, and what.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlowEvent {
     /// When it happened, with the offset the enterprise gave (Asia/Shanghai is +08:00).
     #[serde(with = "time::serde::rfc3339")]
@@ -35,6 +36,7 @@ pub struct FlowEvent {
 
 /// The kinds of flow of DESIGN.md §2, `opening` and `transfer` included.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Flow {
     Opening(Opening),
@@ -69,6 +71,7 @@ impl Flow {
 
 /// The kind of a flow, without its particulars.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FlowKind {
     Opening,
@@ -130,6 +133,7 @@ impl FlowKind {
 
 /// A lot that comes into being: extracted, imported, produced or declared.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewLot {
     pub lot: LotId,
@@ -145,6 +149,7 @@ pub struct NewLot {
 
 /// Stock held when the enterprise starts recording, declared with its documents.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Opening {
     pub output: NewLot,
@@ -154,6 +159,7 @@ pub struct Opening {
 
 /// Ore product produced at a mine (mining quota by ore type, Art. 5).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Extract {
     pub output: NewLot,
@@ -161,6 +167,7 @@ pub struct Extract {
 
 /// Product arriving from abroad.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Import {
     pub output: NewLot,
@@ -173,6 +180,7 @@ pub struct Import {
 
 /// One input of a transformation, with the feed origin the enterprise declares for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TransformInput {
     pub lot: LotId,
@@ -183,6 +191,7 @@ pub struct TransformInput {
 /// Inputs consumed and outputs made: separation, metal smelting, recycling,
 /// magnet making.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Transform {
     pub process: Process,
@@ -196,6 +205,7 @@ pub struct Transform {
 
 /// A quantity of a lot sent to another enterprise.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Ship {
     pub lot: LotId,
@@ -211,6 +221,7 @@ pub struct Ship {
 
 /// The receiving side of a shipment, with the receiver's own weighing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Receive {
     pub lot: LotId,
@@ -224,6 +235,7 @@ pub struct Receive {
 
 /// Title passes without movement (warehouse receipts).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Transfer {
     pub lot: LotId,
@@ -237,6 +249,7 @@ pub struct Transfer {
 
 /// Product leaving the country.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Export {
     pub lot: LotId,
@@ -256,6 +269,7 @@ pub struct Export {
 
 /// Why stock was adjusted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AdjustReason {
     StockTake,
@@ -268,6 +282,7 @@ pub enum AdjustReason {
 
 /// A stock-take variance, loss, destruction or assay revision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Adjust {
     pub lot: LotId,
@@ -284,6 +299,7 @@ pub struct Adjust {
 /// reverses the earlier flow's effect on stock, and corrective flows are
 /// recorded after it as ordinary flows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Correction {
     /// The ledger index of the flow declared wrong.

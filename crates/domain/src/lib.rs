@@ -14,10 +14,13 @@ pub mod flow;
 pub mod lot;
 pub mod measurement;
 pub mod memory;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod product;
 pub mod project;
 pub mod quantity;
 pub mod record;
 pub mod region;
 pub mod rules;
+pub mod scope;
 pub mod uscc;

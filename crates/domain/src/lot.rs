@@ -171,6 +171,7 @@ impl<'de> Deserialize<'de> for LotId {
 /// Where the rare earth in a lot came from, as separation quota counting needs
 /// it (DESIGN.md §2 "Separation quota counting"; Art. 3 of the measures).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FeedOrigin {
     /// Ore mined in China under the mining quota.

@@ -15,6 +15,7 @@ use crate::quantity::{Mass, Share};
 
 /// Whether a grade is stated on the dried or the as-weighed material.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GradeBasis {
     #[default]
@@ -25,6 +26,7 @@ pub enum GradeBasis {
 /// The quality certificate behind a grade: the enterprise lab's, or an
 /// accredited (CMA/CNAS) third party's where disputed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AssayCertificate {
     pub number: String,
@@ -35,6 +37,7 @@ pub struct AssayCertificate {
 
 /// One weighing and assay of a lot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Measurement {
     pub wet_mass: Mass,

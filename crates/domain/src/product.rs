@@ -205,6 +205,7 @@ impl ProductKind {
 /// The ore type of an ore product: the two mining quota categories (Art. 5 of
 /// the measures; DESIGN.md §2 岩矿型 / 离子型) and monazite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OreType {
     /// 岩矿型: hard-rock ore (Bayan Obo, Mianning, Weishan), mined and dressed

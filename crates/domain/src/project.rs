@@ -58,6 +58,7 @@ pub fn millis(t: OffsetDateTime) -> i64 {
 
 /// A lot as the projections hold it: what it was made as, and its content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LotState {
     pub lot: LotId,
     pub product: crate::product::ProductCode,
@@ -72,7 +73,9 @@ pub struct LotState {
     pub created_at_ms: i64,
     /// REO of the whole lot as measured.
     pub reo: Mass,
-    /// REO per element of the whole lot, where the distribution is known.
+    /// REO per element of the whole lot, where the distribution is known:
+    /// grams of oxide in the order of `Element::ALL` (Sc, Y, La … Lu).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<u64>>))]
     pub elements: Option<ElementMasses>,
 }
 
@@ -228,6 +231,7 @@ pub struct ReceiveSide {
 /// Flags are keyed so that a later record can raise, update or clear them —
 /// they are a projection of the ledger like any other.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Flag {
     pub key: String,
     pub rule: Rule,
@@ -324,6 +328,7 @@ pub struct Refusal {
 
 /// The four reasons to refuse (DESIGN.md §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RefusalReason {
     Malformed,

@@ -10,6 +10,7 @@ use crate::uscc::Uscc;
 
 /// A flow or an act. In JSON a flow has a `kind` and an act an `act`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Record {
     Flow(FlowEvent),

@@ -13,6 +13,7 @@ use crate::facility::Process;
 
 /// A rule whose breach is flagged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// Stock of a lot at a holder below zero at some moment in event-time order.

@@ -1,14 +1,27 @@
 //! GS1 EPCIS 2.0 and CBV 2.0 for retrace: the **CBV 2.0 Event Hash ID** of events in the
-//! EPCIS 2.0 JSON-LD binding.
+//! EPCIS 2.0 JSON-LD binding, the **mapping** between retrace's flows and EPCIS events with
+//! the `rareearth` extension, and the pure half of the EPCIS 2.0 capture, query and
+//! subscription interfaces.
 //!
 //! In the data flow of DESIGN §3 (capture → validate → sequence → project → receipt) this crate
-//! serves the capture step: every EPCIS event gets an identifier intrinsic to its content, so
-//! that the same event captured twice — in another key order, with other whitespace, with
-//! URNs instead of Digital Link URIs — is recognised as the same event. It is pure code: no
-//! I/O, no async, no threads.
+//! serves the capture step and the read side: an `EPCISDocument` is validated, split into
+//! events, each hashed and mapped to a flow or kept as a general traceability event; flows
+//! are written back as EPCIS events, documents and query results. It is pure code: no I/O,
+//! no async, no threads. `MAPPING.md` beside this crate shows every flow kind both ways.
 //!
 //! | module | implements | what it gives |
 //! |---|---|---|
+//! | [`mapping`] | DESIGN §2 flow table, EPCIS 2.0 §7.4 events | [`to_epcis`], [`from_epcis`], [`Mapped`], [`Entries`] |
+//! | [`extension`] | EPCIS 2.0 §9.1 extensions | the `rareearth` namespace and why its IRI |
+//! | [`identifier`] | CBV 2.0 §8 identifiers, GS1 Digital Link | lot classes, parties, facilities, countries, documents as URIs |
+//! | [`quantity`] | EPCIS 2.0 §7.3.3.3 quantities, UNECE Rec 20 | exact masses (KGM, TNE, GRM) and percentages in JSON numbers |
+//! | [`schema`] | EPCIS 2.0 JSON schema (draft-07) | [`schema::validate`], errors by pointer and event index |
+//! | [`jsonld`] | JSON-LD 1.1 sets of the EPCIS context | sets of one read as arrays |
+//! | [`capture`] | EPCIS 2.0 §8.2.2 capture, REST capture jobs | [`capture::capture`]: per-event hash ID and outcome |
+//! | [`document`] | EPCIS 2.0 §9.2, §12 documents | `EPCISDocument` and `EPCISQueryDocument` builders |
+//! | [`query`] | EPCIS 2.0 §8.2.7.1 SimpleEventQuery, REST parameters | [`query::Query::parse`], [`query::matches`](fn@query::matches), [`query::order`] |
+//! | [`epc_format`] | REST binding `GS1-EPC-Format`, TDS 2.0 | identifiers as Digital Link or EPC URN |
+//! | [`signature`] | REST binding `GS1-Signature` | HMAC-SHA256 of subscription deliveries |
 //! | [`prehash`](mod@prehash) | CBV 2.0 §8.9, canonical property order | [`prehash()`], [`event_hash_id`] |
 //! | [`context`] | EPCIS 2.0 §7 JSON-LD `@context`, CBV 2.0 §8.9 user extensions | [`Context`]: prefixes for `{namespace}name` field names, ignored fields |
 //! | [`uri`] | CBV 2.0 §8.9 with the GS1 EPC Tag Data Standard and GS1 Digital Link | [`canonical_gs1_uri`]: EPC URIs and Digital Link URIs to the canonical `https://id.gs1.org/…` form |
@@ -59,8 +72,19 @@
 //! # Ok::<(), retrace_epcis::HashError>(())
 //! ```
 
+pub mod capture;
 pub mod context;
+pub mod document;
+pub mod epc_format;
+pub mod extension;
+pub mod identifier;
+pub mod jsonld;
+pub mod mapping;
 pub mod prehash;
+pub mod quantity;
+pub mod query;
+pub mod schema;
+pub mod signature;
 pub mod timestamp;
 pub mod uri;
 pub mod value;
@@ -69,6 +93,7 @@ pub mod vocab;
 mod path;
 
 pub use context::Context;
+pub use mapping::{Entries, Mapped, MappingError, ToEpcisError, from_epcis, to_epcis};
 pub use prehash::{event_hash_id, prehash};
 pub use timestamp::canonical_timestamp;
 pub use uri::canonical_gs1_uri;

@@ -15,6 +15,8 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
+use crate::Context;
+
 /// A CBV or GS1 vocabulary whose bare names a standard EPCIS field may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Vocabulary {
@@ -50,6 +52,30 @@ impl Vocabulary {
     /// tests read every one.
     pub fn expand(self, name: &str) -> Option<&'static str> {
         self.terms().get(name).map(String::as_str)
+    }
+
+    /// A value of a field of this vocabulary as one full URI, whichever way it is written: a
+    /// bare name (`shipping`), a compact IRI (`cbv:BizStep-shipping`), a CBV 1.x URN
+    /// (`urn:epcglobal:cbv:bizstep:shipping`) or the URI itself. Values outside the vocabulary
+    /// (a private URI) are returned as written, compact IRIs expanded. This is how EPCIS 2.0
+    /// §8.2.7.1 compares vocabulary values in queries and how the mapping reads them.
+    ///
+    /// ```
+    /// use retrace_epcis::{Context, vocab::Vocabulary};
+    /// let context = Context::epcis();
+    /// for written in ["shipping", "cbv:BizStep-shipping", "urn:epcglobal:cbv:bizstep:shipping"] {
+    ///     assert_eq!(Vocabulary::BizStep.normalise(written, &context), "https://ref.gs1.org/cbv/BizStep-shipping");
+    /// }
+    /// assert_eq!(Vocabulary::BizStep.normalise("https://example.com/step", &context), "https://example.com/step");
+    /// ```
+    pub fn normalise(self, value: &str, context: &Context) -> String {
+        let value = value.trim();
+        if let Some(uri) = self.expand(value) {
+            return uri.to_owned();
+        }
+        web_vocabulary(value)
+            .or_else(|| context.expand_iri(value))
+            .unwrap_or_else(|| value.to_owned())
     }
 
     fn terms(self) -> &'static HashMap<String, String> {

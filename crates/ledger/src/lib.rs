@@ -14,6 +14,8 @@
 //! | [`checkpoint`] | C2SP tlog-checkpoint in a C2SP signed-note, Ed25519 | [`LogKey`], [`LogVerifier`] (`verify_strict`), [`Checkpoint`], [`SignedCheckpoint`] |
 //! | [`receipt`] | C2SP tlog-proof | [`Receipt`]: entry bytes + index + inclusion proof + signed checkpoint, verifiable offline |
 //! | [`entry`] | DESIGN §3 leaf format | [`Entry`] v1 canonical text with salted-hash [`Commitment`]s, [`Opening`]s, [`derive_salt`] |
+//! | [`cosignature`] | C2SP tlog-cosignature (Ed25519 `cosignature/v1`) | [`CosignerKey`], [`CosignerVerifier`] |
+//! | [`witness`] | C2SP tlog-witness `add-checkpoint` | the request, its checks and their HTTP statuses, as pure code |
 //!
 //! # Formats
 //!
@@ -104,13 +106,16 @@
 //! ```
 
 pub mod checkpoint;
+pub mod cosignature;
 pub mod entry;
 pub mod hash;
 pub mod proof;
 pub mod receipt;
 pub mod tree;
+pub mod witness;
 
 pub use checkpoint::{Checkpoint, CheckpointError, LogKey, LogVerifier, SignedCheckpoint};
+pub use cosignature::{CosignatureError, CosignerKey, CosignerVerifier};
 pub use entry::{Commitment, Entry, EntryError, Opening, derive_salt};
 pub use hash::{EMPTY_ROOT, Hash, HashParseError, Suite, SuiteError, leaf_hash, node_hash};
 pub use proof::{

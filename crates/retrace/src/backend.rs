@@ -6,18 +6,29 @@
 
 use std::path::PathBuf;
 
+use retrace_access::{
+    Account, AccountAuthority, AccountName, Principal, SecretDigest, StoredSession, StoredToken,
+    ThrottleKey, ThrottleState, TokenId,
+};
+use retrace_domain::enterprise::Designation;
+use retrace_domain::facility::{Facility, FacilityId};
 use retrace_domain::lot::LotId;
 use retrace_domain::record::Record;
+use retrace_domain::uscc::Uscc;
 use retrace_ledger::checkpoint::SignedCheckpoint;
 use retrace_ledger::hash::Hash;
 use retrace_ledger::receipt::Receipt;
+use retrace_store::public::PublicLot;
 use retrace_store::trace::{Direction, TraceAnswer};
 use retrace_store::{
-    Appended, AuditReport, EntryFilter, EntryView, FlagFilter, FlagView, LotView, Page,
-    PageRequest, Position, Scope, StockFilter, Store, StoreError,
+    AccountChange, AccountView, Appended, AuditReport, Authority, DesignationFilter,
+    EnterpriseFilter, EnterpriseView, EntryFilter, EntryView, FacilityFilter, FlagFilter, FlagView,
+    Identity, LotView, Page, PageRequest, Position, Scope, StockFilter, Store, StoreError,
+    TokenView, TrailEntry, TrailEvent, TrailFilter, WriteContext,
 };
 use retrace_store_postgres::PgStore;
 use retrace_store_sqlite::SqliteStore;
+use time::OffsetDateTime;
 
 /// Where the ledger is.
 #[derive(Clone, PartialEq, Eq)]
@@ -66,6 +77,16 @@ impl std::fmt::Display for Database {
     }
 }
 
+/// Runs `$e` on whichever store `$self` is, as `$s`.
+macro_rules! both {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Backend::Sqlite($s) => $e,
+            Backend::Postgres($s) => $e,
+        }
+    };
+}
+
 /// The store a command runs on.
 #[derive(Debug)]
 pub enum Backend {
@@ -74,16 +95,14 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// Records `batch` under the operator's scope as one transaction, without
-    /// receipts (the bulk path); see `SqliteStore::load`, `PgStore::load`.
+    /// Records `batch` as the installation in one transaction, without
+    /// receipts (the bulk path), on the trail as `request`; see
+    /// `SqliteStore::load`, `PgStore::load`.
     ///
     /// # Errors
     /// [`StoreError::Refused`] naming the record and field if any record is refused.
-    pub fn load(&self, batch: Vec<Record>) -> Result<SignedCheckpoint, StoreError> {
-        match self {
-            Backend::Sqlite(s) => s.load(batch),
-            Backend::Postgres(p) => p.load(batch),
-        }
+    pub fn load(&self, batch: Vec<Record>, request: &str) -> Result<SignedCheckpoint, StoreError> {
+        both!(self, s => s.load(batch, request))
     }
 
     /// Every table's row count and digest (`retrace_store::digest`).
@@ -99,18 +118,17 @@ impl Backend {
 }
 
 impl Store for Backend {
-    async fn append(&self, scope: &Scope, batch: Vec<Record>) -> Result<Appended, StoreError> {
-        match self {
-            Backend::Sqlite(s) => s.append(scope, batch).await,
-            Backend::Postgres(p) => p.append(scope, batch).await,
-        }
+    async fn append(
+        &self,
+        authority: &Authority,
+        batch: Vec<Record>,
+        context: &WriteContext,
+    ) -> Result<Appended, StoreError> {
+        both!(self, s => s.append(authority, batch, context).await)
     }
 
     async fn checkpoint(&self) -> Result<SignedCheckpoint, StoreError> {
-        match self {
-            Backend::Sqlite(s) => s.checkpoint().await,
-            Backend::Postgres(p) => p.checkpoint().await,
-        }
+        both!(self, s => s.checkpoint().await)
     }
 
     async fn checkpoints(
@@ -118,38 +136,23 @@ impl Store for Backend {
         after_size: u64,
         limit: usize,
     ) -> Result<Vec<SignedCheckpoint>, StoreError> {
-        match self {
-            Backend::Sqlite(s) => s.checkpoints(after_size, limit).await,
-            Backend::Postgres(p) => p.checkpoints(after_size, limit).await,
-        }
+        both!(self, s => s.checkpoints(after_size, limit).await)
     }
 
     async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
-        match self {
-            Backend::Sqlite(s) => s.inclusion_proof(index, size).await,
-            Backend::Postgres(p) => p.inclusion_proof(index, size).await,
-        }
+        both!(self, s => s.inclusion_proof(index, size).await)
     }
 
     async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
-        match self {
-            Backend::Sqlite(s) => s.consistency_proof(old, new).await,
-            Backend::Postgres(p) => p.consistency_proof(old, new).await,
-        }
+        both!(self, s => s.consistency_proof(old, new).await)
     }
 
     async fn entry(&self, scope: &Scope, index: u64) -> Result<EntryView, StoreError> {
-        match self {
-            Backend::Sqlite(s) => s.entry(scope, index).await,
-            Backend::Postgres(p) => p.entry(scope, index).await,
-        }
+        both!(self, s => s.entry(scope, index).await)
     }
 
     async fn receipt(&self, scope: &Scope, index: u64) -> Result<Receipt, StoreError> {
-        match self {
-            Backend::Sqlite(s) => s.receipt(scope, index).await,
-            Backend::Postgres(p) => p.receipt(scope, index).await,
-        }
+        both!(self, s => s.receipt(scope, index).await)
     }
 
     async fn entries(
@@ -158,17 +161,11 @@ impl Store for Backend {
         filter: &EntryFilter,
         page: &PageRequest,
     ) -> Result<Page<EntryView>, StoreError> {
-        match self {
-            Backend::Sqlite(s) => s.entries(scope, filter, page).await,
-            Backend::Postgres(p) => p.entries(scope, filter, page).await,
-        }
+        both!(self, s => s.entries(scope, filter, page).await)
     }
 
     async fn lot(&self, scope: &Scope, lot: &LotId) -> Result<LotView, StoreError> {
-        match self {
-            Backend::Sqlite(s) => s.lot(scope, lot).await,
-            Backend::Postgres(p) => p.lot(scope, lot).await,
-        }
+        both!(self, s => s.lot(scope, lot).await)
     }
 
     async fn stock(
@@ -177,10 +174,7 @@ impl Store for Backend {
         filter: &StockFilter,
         page: &PageRequest,
     ) -> Result<Page<Position>, StoreError> {
-        match self {
-            Backend::Sqlite(s) => s.stock(scope, filter, page).await,
-            Backend::Postgres(p) => p.stock(scope, filter, page).await,
-        }
+        both!(self, s => s.stock(scope, filter, page).await)
     }
 
     async fn flags(
@@ -189,10 +183,7 @@ impl Store for Backend {
         filter: &FlagFilter,
         page: &PageRequest,
     ) -> Result<Page<FlagView>, StoreError> {
-        match self {
-            Backend::Sqlite(s) => s.flags(scope, filter, page).await,
-            Backend::Postgres(p) => p.flags(scope, filter, page).await,
-        }
+        both!(self, s => s.flags(scope, filter, page).await)
     }
 
     async fn trace(
@@ -202,16 +193,206 @@ impl Store for Backend {
         direction: Direction,
         page: &PageRequest,
     ) -> Result<TraceAnswer, StoreError> {
-        match self {
-            Backend::Sqlite(s) => s.trace(scope, lot, direction, page).await,
-            Backend::Postgres(p) => p.trace(scope, lot, direction, page).await,
-        }
+        both!(self, s => s.trace(scope, lot, direction, page).await)
+    }
+
+    async fn enterprises(
+        &self,
+        scope: &Scope,
+        filter: &EnterpriseFilter,
+        page: &PageRequest,
+    ) -> Result<Page<EnterpriseView>, StoreError> {
+        both!(self, s => s.enterprises(scope, filter, page).await)
+    }
+
+    async fn enterprise(&self, scope: &Scope, uscc: &Uscc) -> Result<EnterpriseView, StoreError> {
+        both!(self, s => s.enterprise(scope, uscc).await)
+    }
+
+    async fn facilities(
+        &self,
+        scope: &Scope,
+        filter: &FacilityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Facility>, StoreError> {
+        both!(self, s => s.facilities(scope, filter, page).await)
+    }
+
+    async fn facility(&self, scope: &Scope, id: &FacilityId) -> Result<Facility, StoreError> {
+        both!(self, s => s.facility(scope, id).await)
+    }
+
+    async fn designations(
+        &self,
+        scope: &Scope,
+        filter: &DesignationFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Designation>, StoreError> {
+        both!(self, s => s.designations(scope, filter, page).await)
+    }
+
+    async fn public_lot(&self, lot: &LotId) -> Result<PublicLot, StoreError> {
+        both!(self, s => s.public_lot(lot).await)
     }
 
     async fn audit(&self, extra: Option<Vec<u8>>) -> Result<AuditReport, StoreError> {
-        match self {
-            Backend::Sqlite(s) => s.audit(extra).await,
-            Backend::Postgres(p) => p.audit(extra).await,
-        }
+        both!(self, s => s.audit(extra).await)
+    }
+}
+
+impl Identity for Backend {
+    async fn account(&self, name: &AccountName) -> Result<Option<Account>, StoreError> {
+        both!(self, s => s.account(name).await)
+    }
+
+    async fn install_account(
+        &self,
+        account: Account,
+        trail: TrailEvent,
+    ) -> Result<AccountView, StoreError> {
+        both!(self, s => s.install_account(account, trail).await)
+    }
+
+    async fn create_account(
+        &self,
+        by: &AccountAuthority,
+        account: Account,
+        trail: TrailEvent,
+    ) -> Result<AccountView, StoreError> {
+        both!(self, s => s.create_account(by, account, trail).await)
+    }
+
+    async fn change_account(
+        &self,
+        by: &AccountAuthority,
+        name: &AccountName,
+        change: AccountChange,
+        trail: TrailEvent,
+    ) -> Result<AccountView, StoreError> {
+        both!(self, s => s.change_account(by, name, change, trail).await)
+    }
+
+    async fn change_own_account(
+        &self,
+        principal: &Principal,
+        change: AccountChange,
+        keep: Option<SecretDigest>,
+        trail: TrailEvent,
+    ) -> Result<AccountView, StoreError> {
+        both!(self, s => s.change_own_account(principal, change, keep, trail).await)
+    }
+
+    async fn account_view(
+        &self,
+        by: &AccountAuthority,
+        name: &AccountName,
+    ) -> Result<AccountView, StoreError> {
+        both!(self, s => s.account_view(by, name).await)
+    }
+
+    async fn accounts(
+        &self,
+        by: &AccountAuthority,
+        page: &PageRequest,
+    ) -> Result<Page<AccountView>, StoreError> {
+        both!(self, s => s.accounts(by, page).await)
+    }
+
+    async fn session(&self, digest: &SecretDigest) -> Result<Option<StoredSession>, StoreError> {
+        both!(self, s => s.session(digest).await)
+    }
+
+    async fn start_session(
+        &self,
+        session: StoredSession,
+        replaces: Option<SecretDigest>,
+        trail: TrailEvent,
+    ) -> Result<(), StoreError> {
+        both!(self, s => s.start_session(session, replaces, trail).await)
+    }
+
+    async fn touch_session(
+        &self,
+        digest: &SecretDigest,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        both!(self, s => s.touch_session(digest, at).await)
+    }
+
+    async fn end_session(
+        &self,
+        digest: &SecretDigest,
+        trail: Option<TrailEvent>,
+    ) -> Result<(), StoreError> {
+        both!(self, s => s.end_session(digest, trail).await)
+    }
+
+    async fn token(&self, id: &TokenId) -> Result<Option<StoredToken>, StoreError> {
+        both!(self, s => s.token(id).await)
+    }
+
+    async fn issue_token(
+        &self,
+        by: &AccountAuthority,
+        token: StoredToken,
+        trail: TrailEvent,
+    ) -> Result<TokenView, StoreError> {
+        both!(self, s => s.issue_token(by, token, trail).await)
+    }
+
+    async fn revoke_token(
+        &self,
+        by: &AccountAuthority,
+        id: &TokenId,
+        at: OffsetDateTime,
+        trail: TrailEvent,
+    ) -> Result<TokenView, StoreError> {
+        both!(self, s => s.revoke_token(by, id, at, trail).await)
+    }
+
+    async fn tokens(
+        &self,
+        by: &AccountAuthority,
+        page: &PageRequest,
+    ) -> Result<Page<TokenView>, StoreError> {
+        both!(self, s => s.tokens(by, page).await)
+    }
+
+    async fn throttle(&self, keys: Vec<ThrottleKey>) -> Result<Vec<ThrottleState>, StoreError> {
+        both!(self, s => s.throttle(keys).await)
+    }
+
+    async fn put_throttle(
+        &self,
+        states: Vec<(ThrottleKey, ThrottleState)>,
+        trail: TrailEvent,
+    ) -> Result<(), StoreError> {
+        both!(self, s => s.put_throttle(states, trail).await)
+    }
+
+    async fn record_trail(&self, event: TrailEvent) -> Result<u64, StoreError> {
+        both!(self, s => s.record_trail(event).await)
+    }
+
+    async fn trail(
+        &self,
+        scope: &Scope,
+        filter: &TrailFilter,
+        page: &PageRequest,
+    ) -> Result<Page<TrailEntry>, StoreError> {
+        both!(self, s => s.trail(scope, filter, page).await)
+    }
+
+    async fn trail_checkpoint(&self) -> Result<SignedCheckpoint, StoreError> {
+        both!(self, s => s.trail_checkpoint().await)
+    }
+
+    async fn trail_proof(
+        &self,
+        scope: &Scope,
+        index: u64,
+        size: u64,
+    ) -> Result<(Vec<u8>, Vec<Hash>), StoreError> {
+        both!(self, s => s.trail_proof(scope, index, size).await)
     }
 }

@@ -186,7 +186,9 @@ async fn measure(dir: &Path, size: u64) -> anyhow::Result<Report> {
     let mut ores = Vec::new();
     let mut timed_load = |chunk: Vec<Record>| -> anyhow::Result<()> {
         let start = Instant::now();
-        store.load(chunk).context("bulk recording")?;
+        store
+            .load(chunk, "retrace bench")
+            .context("bulk recording")?;
         load += start.elapsed();
         Ok(())
     };
@@ -343,7 +345,7 @@ pub(crate) async fn time_traces<S: Store>(
         let start = Instant::now();
         let first = store
             .trace(
-                &Scope::Operator,
+                &Scope::Installation,
                 lot,
                 direction,
                 &PageRequest::first(TRACE_PAGE),
@@ -361,7 +363,7 @@ pub(crate) async fn time_traces<S: Store>(
         let start = Instant::now();
         let all = store
             .trace(
-                &Scope::Operator,
+                &Scope::Installation,
                 lot,
                 direction,
                 &PageRequest::first(MAX_TRACE_EDGES),

@@ -6,19 +6,21 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use retrace_domain::clock::{Clock, SystemClock};
 use retrace_domain::lot::LotId;
 use retrace_domain::quantity::Mass;
 use retrace_domain::rules::Rule;
 use retrace_domain::uscc::Uscc;
 use retrace_ledger::checkpoint::LogVerifier;
 use retrace_ledger::receipt::Receipt;
-use retrace_server::AppState;
+use retrace_server::{AppState, Tls};
 use retrace_store::trace::{Direction, TraceNode};
-use retrace_store::{FlagFilter, PageRequest, Scope, Store, StoreError};
+use retrace_store::{Authority, FlagFilter, PageRequest, Scope, Store, StoreError, WriteContext};
 
+use crate::accounts::{self, Login};
 use crate::backend::{Backend, Database};
 use crate::datadir::DataDir;
-use crate::{Cli, Command, DirectionArg, bench, copy, demo};
+use crate::{Cli, Command, DirectionArg, TlsArgs, bench, copy, demo};
 
 /// Everything worked and every check passed.
 pub const EXIT_OK: u8 = 0;
@@ -35,14 +37,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     let dir = DataDir::new(cli.data).with_read_replica(cli.read_database);
     let db = dir.database_or_default(cli.database.as_ref());
     match cli.command {
-        Command::Init { origin } => {
+        Command::Init { origin, admin } => {
             let key = dir.init(&origin)?;
-            drop(dir.open(&db).await?);
+            let store = dir.open(&db).await?;
+            let made = accounts::first_administrator(&store, &admin).await?;
             println!("initialised {}", dir.root().display());
             println!(
                 "log verifier key (share it with whoever verifies receipts):\n{}",
                 key.verifier_key()
             );
+            if let Some((name, generated)) = made {
+                match generated {
+                    Some(password) => println!(
+                        "administrator `{name}` created with the password {password}\n(shown once: keep it, then change it at /api/v1/me/password)"
+                    ),
+                    None => println!(
+                        "administrator `{name}` created with the password from {}",
+                        accounts::ADMIN_PASSWORD_ENV
+                    ),
+                }
+            }
             Ok(EXIT_OK)
         }
         Command::Demo {
@@ -52,15 +66,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             no_serve,
             listen,
         } => {
-            let store = demo::load(&dir, &db, seed, scale, anomalies).await?;
+            let (store, logins) = demo::load(&dir, &db, seed, scale, anomalies).await?;
             if no_serve {
+                print_logins(&logins);
                 return Ok(EXIT_OK);
             }
-            serve(&dir, store, listen).await
+            serve(&dir, store, listen, None, &logins).await
         }
-        Command::Serve { listen } => {
+        Command::Serve { listen, tls } => {
             let store = dir.open(&db).await?;
-            serve(&dir, store, listen).await
+            serve(&dir, store, listen, Some(tls), &[]).await
         }
         Command::Record { file, receipts } => record(&dir, &db, &file, receipts.as_deref()).await,
         Command::Trace {
@@ -76,7 +91,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit { checkpoint, json } => audit(&dir, &db, checkpoint.as_deref(), json).await,
         Command::Receipt { index } => {
             let store = dir.open(&db).await?;
-            let receipt = store.receipt(&Scope::Operator, index).await?;
+            let receipt = store.receipt(&Scope::Installation, index).await?;
             print!("{}", String::from_utf8_lossy(&receipt.to_bytes()));
             Ok(EXIT_OK)
         }
@@ -89,12 +104,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(EXIT_OK)
         }
         Command::Verify { receipt, key } => verify(&receipt, &key),
+        Command::Witness {
+            command: crate::WitnessCommand::Init { dir, name },
+        } => crate::witness::init(&dir, &name),
+        Command::Witness {
+            command: crate::WitnessCommand::Serve { dir, listen, logs },
+        } => crate::witness::serve(&dir, listen, &logs).await,
+        Command::Cosign {
+            witness,
+            witness_key,
+        } => crate::witness::cosign(&dir, &db, &witness, &witness_key).await,
+        Command::Bench {
+            scratch,
+            api: true,
+            clients,
+            per_client,
+            batch,
+            batch_clients,
+            batches,
+            ..
+        } => {
+            let plan = crate::bench_api::Plan {
+                clients,
+                per_client,
+                batch,
+                batch_clients,
+                batches_per_client: batches,
+            };
+            let dir = scratch.unwrap_or_else(std::env::temp_dir);
+            crate::bench_api::run(plan, &dir).await?;
+            Ok(EXIT_OK)
+        }
         Command::Migrate => migrate(&db),
         Command::Copy { from, to } => copy::run(&dir, &from, &to).await,
         Command::Bench {
             sizes,
             scratch,
             only_postgres,
+            ..
         } => {
             let server = match cli.database {
                 Some(Database::Postgres(url)) => Some(url),
@@ -110,27 +157,68 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-async fn serve(dir: &DataDir, store: Backend, listen: SocketAddr) -> anyhow::Result<u8> {
+/// Prints the demo logins.
+fn print_logins(logins: &[Login]) {
+    if logins.is_empty() {
+        return;
+    }
+    println!(
+        "demo logins (password {} for each; POST /api/v1/session with {{\"account\", \"password\"}}):",
+        accounts::DEMO_PASSWORD
+    );
+    for l in logins {
+        println!(
+            "  {:<20} {:<58} {}",
+            l.name.as_str(),
+            l.role.to_string(),
+            l.what
+        );
+    }
+}
+
+async fn serve(
+    dir: &DataDir,
+    store: Backend,
+    listen: SocketAddr,
+    tls: Option<TlsArgs>,
+    logins: &[Login],
+) -> anyhow::Result<u8> {
+    let tls = match tls.and_then(|t| t.tls_cert.zip(t.tls_key)) {
+        Some((cert, key)) => Some(
+            Tls::from_pem_files(&cert, &key)
+                .await
+                .with_context(|| format!("reading {} and {}", cert.display(), key.display()))?,
+        ),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let address = listener.local_addr()?;
-    let verifier_key = dir.verifier_key()?;
     let origin = store.checkpoint().await?.checkpoint().origin().to_owned();
-    let state = AppState {
-        store: Arc::new(store),
-        scope: Scope::Operator,
-        verifier_key,
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let state = AppState::new(
+        Arc::new(store),
+        clock,
+        dir.verifier_key()?,
+        dir.trail_verifier_key()?,
         origin,
-    };
-    println!(
-        "retrace is serving http://{address}/ (API under /api/v1, operator scope: accounts come with the access-control issue)"
+        dir.csrf_key()?,
+        tls.is_some(),
     );
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!(
+        "retrace is serving {scheme}://{address}/ (API under /api/v1, OpenAPI at /api/v1/openapi.json)"
+    );
+    print_logins(logins);
     println!("press Ctrl-C to stop");
-    retrace_server::serve(listener, state, async {
+    let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    };
+    match tls {
+        Some(tls) => retrace_server::serve_tls(listener, tls, state, shutdown).await?,
+        None => retrace_server::serve(listener, state, shutdown).await?,
+    }
     Ok(EXIT_OK)
 }
 
@@ -162,7 +250,11 @@ async fn record(
     let count = records.len();
     progress.set_message(format!("recording {count} records as one batch"));
     let store = dir.open(db).await?;
-    let appended = match store.append(&Scope::Operator, records).await {
+    let context = WriteContext::installation(format!("retrace record {}", file.display()));
+    let appended = match store
+        .append(&Authority::Installation, records, &context)
+        .await
+    {
         Ok(a) => a,
         Err(StoreError::Refused { record, refusal }) => {
             progress.finish_and_clear();
@@ -214,7 +306,7 @@ async fn trace(
     let store = dir.open(db).await?;
     let whole = PageRequest::first(retrace_store::trace::MAX_TRACE_EDGES);
     let answer = store
-        .trace(&Scope::Operator, &lot, direction, &whole)
+        .trace(&Scope::Installation, &lot, direction, &whole)
         .await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
@@ -239,14 +331,20 @@ async fn trace(
             retrace_store::trace::EdgeBasis::Recorded => " ",
             retrace_store::trace::EdgeBasis::Attributed => "≈",
         };
+        let amount = |grams: Option<u64>| {
+            grams.map_or_else(
+                || "—".to_owned(),
+                |g| Mass::from_grams(g).tonnes().to_string(),
+            )
+        };
         println!(
             "{mark} #{:<8} {:<10} {} -> {}   {} t, {} t REO",
             e.entry,
             e.kind.as_str(),
             node_text(&e.from),
             node_text(&e.to),
-            Mass::from_grams(e.mass).tonnes(),
-            Mass::from_grams(e.reo).tonnes()
+            amount(e.mass),
+            amount(e.reo)
         );
     }
     if answer.truncated {
@@ -272,6 +370,7 @@ fn node_text(node: &TraceNode) -> String {
         TraceNode::Opening { enterprise } => format!("opening stock of {enterprise}"),
         TraceNode::Holder { enterprise } => format!("{enterprise}"),
         TraceNode::Abroad { country } => format!("export to {country}"),
+        TraceNode::Undisclosed => "(undisclosed)".to_owned(),
     }
 }
 
@@ -291,7 +390,7 @@ async fn flags(
     let mut page = PageRequest::first(retrace_store::MAX_PAGE);
     let mut all = Vec::new();
     loop {
-        let got = store.flags(&Scope::Operator, &filter, &page).await?;
+        let got = store.flags(&Scope::Installation, &filter, &page).await?;
         all.extend(got.items);
         match got.next {
             Some(next) => page.after = Some(next),
@@ -345,7 +444,8 @@ async fn audit(
             );
         }
         println!(
-            "{} entries, root {}, {} checkpoints checked, {} projection rows compared: {}",
+            "{} entries, root {}, {} checkpoints checked, {} projection rows compared; \
+             audit trail: {} entries, root {}, {} checkpoints checked: {}",
             report.entries,
             report
                 .root
@@ -353,6 +453,12 @@ async fn audit(
                 .unwrap_or_else(|| "(empty)".into()),
             report.checkpoints_checked,
             report.rows_compared,
+            report.trail_entries,
+            report
+                .trail_root
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "(empty)".into()),
+            report.trail_checkpoints_checked,
             if report.problems.is_empty() {
                 "audit passed".to_owned()
             } else {

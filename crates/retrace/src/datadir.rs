@@ -1,8 +1,12 @@
-//! The data directory: the store, the log's signing key and the salt secret.
+//! The data directory: the store, the signing keys of the ledger and of the
+//! audit trail, the salt secret and the CSRF key.
 //!
 //! `retrace init` makes the keys once; they are written readable by their
-//! owner only (mode 0600), since whoever holds the log key can sign
-//! checkpoints and whoever holds the salt secret can open commitments.
+//! owner only (mode 0600), since whoever holds a log key can sign
+//! checkpoints, whoever holds the salt secret can open commitments, and
+//! whoever holds the CSRF key can forge form tokens. A directory made before
+//! the audit trail existed gets its trail and CSRF keys the first time it is
+//! opened.
 
 use std::fs;
 use std::io::Write;
@@ -11,6 +15,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use rand_core::{OsRng, RngCore};
+use retrace_access::CsrfKey;
 use retrace_domain::clock::{Clock, SystemClock};
 use retrace_domain::project::Projector;
 use retrace_ledger::checkpoint::LogKey;
@@ -71,6 +76,19 @@ impl DataDir {
         self.root.join("salt.key")
     }
 
+    fn trail_key_path(&self) -> PathBuf {
+        self.root.join("trail.key")
+    }
+
+    fn csrf_key_path(&self) -> PathBuf {
+        self.root.join("csrf.key")
+    }
+
+    /// The audit trail's public verifier key.
+    pub fn trail_verifier_key_path(&self) -> PathBuf {
+        self.root.join("trail.vkey")
+    }
+
     /// The public verifier key, safe to hand to anyone who verifies receipts.
     pub fn verifier_key_path(&self) -> PathBuf {
         self.root.join("log.vkey")
@@ -107,7 +125,57 @@ impl DataDir {
             format!("{}\n", key.verifier_key()),
         )
         .with_context(|| format!("writing {}", self.verifier_key_path().display()))?;
+        self.ensure_trail_and_csrf_keys(&key)?;
         Ok(key)
+    }
+
+    /// The origin of the audit trail's checkpoints, beside the ledger's.
+    fn trail_origin(log: &LogKey) -> String {
+        format!("{}/trail", log.origin())
+    }
+
+    /// Makes the trail and CSRF keys of a directory that lacks them.
+    fn ensure_trail_and_csrf_keys(&self, log: &LogKey) -> anyhow::Result<()> {
+        if !self.trail_key_path().exists() {
+            let trail = LogKey::generate(&Self::trail_origin(log), &mut OsRng)
+                .context("making the trail key")?;
+            write_secret(&self.trail_key_path(), trail.to_secret_string().as_bytes())?;
+            fs::write(
+                self.trail_verifier_key_path(),
+                format!("{}\n", trail.verifier_key()),
+            )
+            .with_context(|| format!("writing {}", self.trail_verifier_key_path().display()))?;
+        }
+        if !self.csrf_key_path().exists() {
+            let mut csrf = [0u8; 32];
+            OsRng.fill_bytes(&mut csrf);
+            write_secret(&self.csrf_key_path(), hex::encode(csrf).as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn trail_key(&self) -> anyhow::Result<LogKey> {
+        let text = fs::read_to_string(self.trail_key_path())
+            .with_context(|| format!("reading {}", self.trail_key_path().display()))?;
+        LogKey::from_secret_string(text.trim()).context("the trail key file is damaged")
+    }
+
+    /// The key the server makes and checks CSRF tokens with.
+    ///
+    /// # Errors
+    /// When the file is missing or damaged.
+    pub fn csrf_key(&self) -> anyhow::Result<CsrfKey> {
+        Ok(CsrfKey::from_bytes(read_secret_bytes(
+            &self.csrf_key_path(),
+            "the CSRF key file",
+        )?))
+    }
+
+    pub fn trail_verifier_key(&self) -> anyhow::Result<String> {
+        Ok(fs::read_to_string(self.trail_verifier_key_path())
+            .with_context(|| format!("reading {}", self.trail_verifier_key_path().display()))?
+            .trim()
+            .to_owned())
     }
 
     fn log_key(&self) -> anyhow::Result<LogKey> {
@@ -121,12 +189,7 @@ impl DataDir {
     }
 
     fn salt_secret(&self) -> anyhow::Result<[u8; 32]> {
-        let text = fs::read_to_string(self.salt_path())
-            .with_context(|| format!("reading {}", self.salt_path().display()))?;
-        let bytes = hex::decode(text.trim()).context("the salt secret file is damaged")?;
-        bytes
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("the salt secret file is damaged: not 32 bytes"))
+        read_secret_bytes(&self.salt_path(), "the salt secret file")
     }
 
     /// Opens the store with the real clock.
@@ -154,12 +217,15 @@ impl DataDir {
                 self.root.display()
             );
         }
-        let (log_key, salt_secret) = (self.log_key()?, self.salt_secret()?);
+        let log_key = self.log_key()?;
+        self.ensure_trail_and_csrf_keys(&log_key)?;
+        let (trail_key, salt_secret) = (self.trail_key()?, self.salt_secret()?);
         let verifier = log_key.verifier();
         match database {
             Database::Embedded(path) => {
                 let config = SqliteConfig {
                     log_key,
+                    trail_key,
                     salt_secret,
                     clock,
                     projector: Projector::default(),
@@ -172,6 +238,7 @@ impl DataDir {
             Database::Postgres(url) => {
                 let config = PgConfig {
                     log_key,
+                    trail_key,
                     salt_secret,
                     clock,
                     projector: Projector::default(),
@@ -198,8 +265,17 @@ impl DataDir {
     }
 }
 
+/// Reads 32 bytes written as hex.
+fn read_secret_bytes(path: &Path, what: &str) -> anyhow::Result<[u8; 32]> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = hex::decode(text.trim()).with_context(|| format!("{what} is damaged"))?;
+    bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{what} is damaged: not 32 bytes"))
+}
+
 /// Writes a file readable by its owner only.
-fn write_secret(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_secret(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -7,6 +7,7 @@ use retrace_ledger::checkpoint::SignedCheckpoint;
 use retrace_store::Store;
 use retrace_synth::{Industry, SynthConfig};
 
+use crate::accounts::{self, Login};
 use crate::backend::{Backend, Database};
 use crate::datadir::{DEFAULT_ORIGIN, DataDir};
 
@@ -15,7 +16,8 @@ use crate::datadir::{DEFAULT_ORIGIN, DataDir};
 const LOAD_CHUNK: usize = 20_000;
 
 /// Initialises `dir` if needed and loads the synthetic industry into it,
-/// unless it already holds a ledger.
+/// unless it already holds a ledger; then makes the demo accounts (one per
+/// role) that do not exist yet, and answers with their logins.
 ///
 /// # Errors
 /// When the directory cannot be initialised or a record is refused (a bug in
@@ -26,20 +28,13 @@ pub async fn load(
     seed: u64,
     scale: u64,
     anomalies: bool,
-) -> anyhow::Result<Backend> {
+) -> anyhow::Result<(Backend, Vec<Login>)> {
     if !dir.is_initialised() {
         dir.init(DEFAULT_ORIGIN)?;
     }
     let store = dir.open(db).await?;
     let existing = store.checkpoint().await?;
     let size = checkpoint_size(&existing)?;
-    if size > 0 {
-        println!(
-            "{} already holds a ledger of {size} entries; serving it as it is (use another --data directory for a fresh demo)",
-            dir.root().display()
-        );
-        return Ok(store);
-    }
     let config = SynthConfig {
         seed,
         year: 2025,
@@ -47,6 +42,14 @@ pub async fn load(
         anomalies,
     };
     let industry = Industry::new(config);
+    if size > 0 {
+        println!(
+            "{} already holds a ledger of {size} entries; serving it as it is (use another --data directory for a fresh demo)",
+            dir.root().display()
+        );
+        let logins = accounts::demo_accounts(&store, &industry.register()).await?;
+        return Ok((store, logins));
+    }
     println!(
         "loading the synthetic national industry (seed {seed}, about {scale} events, anomalies {})",
         if anomalies { "planted" } else { "none" }
@@ -59,12 +62,14 @@ pub async fn load(
     let mut loaded = 0u64;
     let mut last = existing;
     for chunk in industry.register().chunks(LOAD_CHUNK) {
-        last = store.load(chunk.to_vec()).context("loading the register")?;
+        last = store
+            .load(chunk.to_vec(), "retrace demo: the register")
+            .context("loading the register")?;
     }
     for month in industry.months() {
         for chunk in month.chunks(LOAD_CHUNK) {
             last = store
-                .load(chunk.to_vec())
+                .load(chunk.to_vec(), "retrace demo: the synthetic flows")
                 .context("loading the synthetic flows")?;
             loaded += chunk.len() as u64;
             bar.set_position(loaded);
@@ -85,7 +90,8 @@ pub async fn load(
         checkpoint_size(&last)?
     );
     println!("all enterprises, codes and figures are synthetic (合成数据)");
-    Ok(store)
+    let logins = accounts::demo_accounts(&store, &industry.register()).await?;
+    Ok((store, logins))
 }
 
 fn checkpoint_size(c: &SignedCheckpoint) -> anyhow::Result<u64> {

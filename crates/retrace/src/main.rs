@@ -5,12 +5,15 @@
     reason = "a command-line tool answers on standard output"
 )]
 
+mod accounts;
 mod backend;
 mod bench;
+mod bench_api;
 mod commands;
 mod copy;
 mod datadir;
 mod demo;
+mod witness;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -57,11 +60,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create a data directory: the store and the log's signing key (owner-readable only).
+    /// Create a data directory — the store, the signing keys (owner-readable only) — and the
+    /// first administrator, whose password comes from RETRACE_ADMIN_PASSWORD or is generated and
+    /// printed once.
     Init {
         /// The log's name on every checkpoint's origin line.
         #[arg(long, default_value = DEFAULT_ORIGIN)]
         origin: String,
+        /// The first administrator's account name.
+        #[arg(long, default_value = "admin")]
+        admin: String,
     },
     /// Load the synthetic national industry into the data directory, then serve it.
     Demo {
@@ -80,10 +88,12 @@ enum Command {
         #[arg(long, env = "RETRACE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
-    /// Serve the HTTP API (loopback by default).
+    /// Serve the HTTP API (loopback by default; HTTPS with --tls-cert and --tls-key).
     Serve {
         #[arg(long, env = "RETRACE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Record the flows in a JSON or CSV file, as one all-or-nothing batch.
     Record {
@@ -133,6 +143,22 @@ enum Command {
         #[arg(long)]
         key: String,
     },
+    /// Run a witness (C2SP tlog-witness) that cosigns the checkpoints of the logs it trusts and
+    /// refuses any that do not extend what it cosigned before: for the ministry or an auditor.
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCommand,
+    },
+    /// Offer this installation's latest checkpoint to a witness, and write the cosigned
+    /// checkpoint to `cosigned.checkpoint` in the data directory.
+    Cosign {
+        /// The witness's URL (its submission prefix).
+        #[arg(long)]
+        witness: String,
+        /// The witness's verifier key, or a file holding it.
+        #[arg(long)]
+        witness_key: String,
+    },
     /// Apply the pending schema migrations to the database and stop.
     Migrate,
     /// Move a ledger into an empty store, entry by entry at its original
@@ -159,7 +185,60 @@ enum Command {
         /// Where to put the scratch stores (defaults to a temporary directory).
         #[arg(long)]
         scratch: Option<PathBuf>,
+        /// Load the HTTP API instead: `retrace serve` in a child process, this process as the
+        /// load generator (see BENCHMARKS.md).
+        #[arg(long)]
+        api: bool,
+        /// With --api: concurrent single-event clients.
+        #[arg(long, default_value_t = 200)]
+        clients: usize,
+        /// With --api: single events each client records.
+        #[arg(long, default_value_t = 50)]
+        per_client: usize,
+        /// With --api: events per batch.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// With --api: concurrent batch clients.
+        #[arg(long, default_value_t = 4)]
+        batch_clients: usize,
+        /// With --api: batches each batch client records.
+        #[arg(long, default_value_t = 25)]
+        batches: usize,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum WitnessCommand {
+    /// Make the witness's key in its directory.
+    Init {
+        /// The witness's directory: its key, state and evidence.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The witness's name, a schema-less URL (`witness.miit.example/w1`).
+        #[arg(long)]
+        name: String,
+    },
+    /// Serve `POST /add-checkpoint`.
+    Serve {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        /// The verifier key of a log to witness (or a file holding it); repeat for several.
+        #[arg(long = "log", required = true)]
+        logs: Vec<String>,
+    },
+}
+
+/// The certificate and key of HTTPS (rustls): PEM files, the chain first.
+#[derive(Debug, Clone, clap::Args)]
+struct TlsArgs {
+    /// The server's certificate chain (PEM).
+    #[arg(long, env = "RETRACE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The server's private key (PEM).
+    #[arg(long, env = "RETRACE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

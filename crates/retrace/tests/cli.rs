@@ -238,3 +238,79 @@ fn misuse_gets_a_clear_error_and_exit_code() {
     assert_eq!(out.status.code(), Some(1), "refused input");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing recorded"));
 }
+
+/// `retrace witness` cosigns an installation's checkpoint that `retrace
+/// cosign` offers it, and the cosigned checkpoint carries both signatures.
+#[test]
+fn a_witness_cosigns_the_installations_checkpoint() {
+    let data = tempfile::tempdir().unwrap();
+    let witness_dir = tempfile::tempdir().unwrap();
+    ok(data.path(), &["init", "--origin", "retrace.test/cli"]);
+    let made = ok(
+        data.path(),
+        &[
+            "witness",
+            "init",
+            "--dir",
+            witness_dir.path().to_str().unwrap(),
+            "--name",
+            "witness.test/w1",
+        ],
+    );
+    assert!(made.contains("witness.test/w1+"), "{made}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let log_key = data.path().join("log.vkey");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_retrace"))
+        .args([
+            "witness",
+            "serve",
+            "--dir",
+            witness_dir.path().to_str().unwrap(),
+            "--listen",
+            &listen,
+            "--log",
+            log_key.to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&listen).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(up, "the witness did not start");
+    let witness_key = witness_dir.path().join("witness.vkey");
+    let cosigned = ok(
+        data.path(),
+        &[
+            "cosign",
+            "--witness",
+            &format!("http://{listen}"),
+            "--witness-key",
+            witness_key.to_str().unwrap(),
+        ],
+    );
+    server.kill().ok();
+    server.wait().ok();
+    let signatures: Vec<&str> = cosigned
+        .lines()
+        .filter(|l| l.starts_with('\u{2014}'))
+        .collect();
+    assert_eq!(signatures.len(), 2, "{cosigned}");
+    assert!(signatures[0].starts_with("\u{2014} retrace.test/cli "));
+    assert!(signatures[1].starts_with("\u{2014} witness.test/w1 "));
+    assert_eq!(
+        std::fs::read_to_string(data.path().join("cosigned.checkpoint")).unwrap(),
+        cosigned
+    );
+}

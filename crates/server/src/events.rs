@@ -3,30 +3,35 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use retrace_capture::{CaptureError, CsvRecord, parse_csv_rows, parse_json};
 use retrace_domain::flow::FlowKind;
 use retrace_domain::lot::LotId;
 use retrace_domain::record::Record;
 use retrace_domain::uscc::Uscc;
 use retrace_ledger::hash::leaf_hash;
-use retrace_store::{EntryFilter, EntryView, Page, Store, StoreError};
+use retrace_store::{EntryFilter, Idempotency, Identity, Store, StoreError, WriteContext};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::{Caller, Subjects, Trailed};
 use crate::problem::{ApiError, CsvPlace};
-use crate::{AppState, Caller, params, text};
+use crate::{AppState, params, text};
+
+/// The header a client names a request by, so that a retry never records
+/// twice (draft-ietf-httpapi-idempotency-key-header).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// The answer to a recorded batch: the checkpoint every receipt leads to, and one receipt per
 /// record in batch order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Recorded {
     /// The signed note (C2SP tlog-checkpoint).
     checkpoint: String,
     receipts: Vec<RecordedEntry>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RecordedEntry {
     index: u64,
     /// The RFC 9162 leaf hash, lowercase hex.
@@ -86,7 +91,7 @@ fn capture(format: Format, body: &[u8]) -> Result<Captured, ApiError> {
 fn csv_place(error: &StoreError, rows: Option<&[CsvRecord]>) -> Option<CsvPlace> {
     let (record, field) = match error {
         StoreError::Refused { record, refusal } => (*record, Some(refusal.field.as_str())),
-        StoreError::Forbidden { record, .. } => (*record, None),
+        StoreError::Forbidden { record, field, .. } => (*record, Some(*field)),
         _ => return None,
     };
     let source = rows?.get(record)?;
@@ -97,26 +102,79 @@ fn csv_place(error: &StoreError, rows: Option<&[CsvRecord]>) -> Option<CsvPlace>
     Some(CsvPlace { row, column })
 }
 
-/// `POST /events`: capture, then append all or nothing, then answer with receipts.
-pub(crate) async fn record<S: Store>(
+/// `POST /events`: capture, then append all or nothing, then answer with
+/// receipts. With an `Idempotency-Key` header a retried request answers with
+/// the first one's receipts (and `Idempotent-Replayed: true`) and records
+/// nothing; the same key with another body is refused.
+#[utoipa::path(
+    operation_id = "events_record",
+    post, path = "/api/v1/events", tag = "events",
+    summary = "Record a batch of flows or acts, all or nothing",
+    description = "A JSON array of records (`application/json`) or a CSV file (`text/csv`, one row per flow). Enterprise accounts record their own enterprise's flows; the administrator register acts; the ministry designations. An `Idempotency-Key` header makes a retry safe: the same key and body answer with the first receipts (200, `Idempotent-Replayed: true`).",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters naming this request")),
+    request_body(content((Vec<retrace_domain::record::Record> = "application/json"), (String = "text/csv"))),
+    responses(
+        (status = 201, description = "Recorded: a receipt per record", body = Recorded),
+        (status = 200, description = "A retry of a request already recorded: its receipts", body = Recorded), crate::openapi::WriteErrors),
+    security(("token" = []), ("session" = []))
+)]
+pub(crate) async fn record<S: Store + Identity>(
     State(state): State<AppState<S>>,
-    Caller(scope): Caller,
+    caller: Caller,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<Recorded>), ApiError> {
+) -> Result<Response, ApiError> {
+    let authority = caller.authority()?;
     let format = format_of(&headers)?;
+    let idempotency = match headers.get(IDEMPOTENCY_KEY) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|key| Idempotency::new(key, &body).ok())
+                .ok_or_else(|| ApiError::Field {
+                    field: "Idempotency-Key",
+                    message: retrace_store::write::IdempotencyKeyError.to_string(),
+                    message_zh: None,
+                })?,
+        ),
+    };
     // Parsing megabytes is CPU work; keep it off the threads that serve other requests.
-    let Captured { records, csv } = tokio::task::spawn_blocking(move || capture(format, &body))
+    let Captured { mut records, csv } = tokio::task::spawn_blocking(move || capture(format, &body))
         .await
         .map_err(StoreError::internal)??;
+    // An act names its official; one left blank is the caller's (Art. 15).
+    let official = caller.principal().account().as_str();
+    for record in &mut records {
+        if let Record::Act(act) = record
+            && act.official.is_empty()
+        {
+            official.clone_into(&mut act.official);
+        }
+    }
+    let context = WriteContext {
+        actor: caller.actor(),
+        request: format!("POST /api/v1/events ({} records)", records.len()),
+        idempotency,
+    };
     let appended = state
         .store
-        .append(&scope, records)
+        .append(&authority, records, &context)
         .await
         .map_err(|error| ApiError::Store {
             csv: csv_place(&error, csv.as_deref()),
             error,
-        })?;
+        });
+    let appended = match appended {
+        Ok(a) => a,
+        Err(e) => {
+            // The store put the refusal on the trail with the batch.
+            let mut response = e.into_response();
+            response.extensions_mut().insert(Trailed);
+            return Ok(response);
+        }
+    };
     let receipts = appended
         .receipts
         .iter()
@@ -130,10 +188,23 @@ pub(crate) async fn record<S: Store>(
         checkpoint: String::from_utf8_lossy(appended.checkpoint.as_bytes()).into_owned(),
         receipts,
     };
-    Ok((StatusCode::CREATED, Json(recorded)))
+    let status = if appended.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut response = (status, Json(recorded)).into_response();
+    if appended.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response.extensions_mut().insert(Trailed);
+    Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     enterprise: Option<String>,
@@ -144,18 +215,28 @@ pub(crate) struct ListQuery {
 }
 
 /// `GET /events`: entries in ledger order.
+#[utoipa::path(
+    operation_id = "events_list",
+    get, path = "/api/v1/events", tag = "events", summary = "Entries in ledger order, within the caller's scope",
+    params(ListQuery),
+    responses((status = 200, description = "A page of entries", body = retrace_store::Page<retrace_store::EntryView>), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn list<S: Store>(
     State(state): State<AppState<S>>,
-    Caller(scope): Caller,
+    caller: Caller,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Page<EntryView>>, ApiError> {
+) -> Result<Response, ApiError> {
+    let read = caller.read()?;
     let filter = EntryFilter {
         enterprise: params::optional::<Uscc>("enterprise", q.enterprise.as_deref())?,
         lot: params::optional::<LotId>("lot", q.lot.as_deref())?,
         kind: kind_token(q.kind.as_deref())?,
     };
     let page = params::page(q.after, q.limit.as_deref())?;
-    Ok(Json(state.store.entries(&scope, &filter, &page).await?))
+    let found = state.store.entries(read.scope(), &filter, &page).await?;
+    let subjects = Subjects::of(found.items.iter().map(|e| &e.enterprise));
+    Ok(crate::with_subjects(Json(found), subjects))
 }
 
 /// The kind token entries are filed under: `flow.ship`, `act.designate`; a bare flow kind
@@ -186,22 +267,40 @@ fn kind_token(value: Option<&str>) -> Result<Option<String>, ApiError> {
 }
 
 /// `GET /events/{index}`.
+#[utoipa::path(
+    operation_id = "events_one",
+    get, path = "/api/v1/events/{index}", tag = "events", summary = "One entry with its record",
+    params(("index" = u64, Path, description = "The ledger index")),
+    responses((status = 200, description = "The entry", body = retrace_store::EntryView), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn one<S: Store>(
     State(state): State<AppState<S>>,
-    Caller(scope): Caller,
+    caller: Caller,
     Path(index): Path<String>,
-) -> Result<Json<EntryView>, ApiError> {
+) -> Result<Response, ApiError> {
+    let read = caller.read()?;
     let index = params::required("index", Some(&index))?;
-    Ok(Json(state.store.entry(&scope, index).await?))
+    let entry = state.store.entry(read.scope(), index).await?;
+    let subjects = Subjects::of([&entry.enterprise]);
+    Ok(crate::with_subjects(Json(entry), subjects))
 }
 
 /// `GET /events/{index}/receipt`: a C2SP tlog-proof against the latest checkpoint.
+#[utoipa::path(
+    operation_id = "events_receipt",
+    get, path = "/api/v1/events/{index}/receipt", tag = "events", summary = "The receipt of an entry (C2SP tlog-proof) against the latest checkpoint",
+    params(("index" = u64, Path, description = "The ledger index")),
+    responses((status = 200, description = "The receipt, verifiable offline with the log key", body = String, content_type = "text/plain"), crate::openapi::ReadErrors),
+    security(("token" = []), ("session" = []))
+)]
 pub(crate) async fn receipt<S: Store>(
     State(state): State<AppState<S>>,
-    Caller(scope): Caller,
+    caller: Caller,
     Path(index): Path<String>,
 ) -> Result<Response, ApiError> {
+    let read = caller.read()?;
     let index = params::required("index", Some(&index))?;
-    let receipt = state.store.receipt(&scope, index).await?;
+    let receipt = state.store.receipt(read.scope(), index).await?;
     Ok(text(receipt.to_bytes()))
 }

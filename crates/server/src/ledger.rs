@@ -15,6 +15,11 @@ use crate::{AppState, params, text};
 const DEFAULT_CHECKPOINTS: usize = 100;
 
 /// `GET /checkpoint`: the latest signed note.
+#[utoipa::path(
+    operation_id = "ledger_checkpoint",
+    get, path = "/api/v1/checkpoint", tag = "ledger", summary = "The latest signed checkpoint (C2SP tlog-checkpoint)",
+    responses((status = 200, description = "The signed note", body = String, content_type = "text/plain"))
+)]
 pub(crate) async fn checkpoint<S: Store>(
     State(state): State<AppState<S>>,
 ) -> Result<Response, ApiError> {
@@ -22,19 +27,20 @@ pub(crate) async fn checkpoint<S: Store>(
     Ok(text(checkpoint.to_bytes()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CheckpointsQuery {
     after_size: Option<String>,
     limit: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Checkpoints {
     checkpoints: Vec<CheckpointView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct CheckpointView {
     size: u64,
     /// The root hash, lowercase hex.
@@ -45,6 +51,12 @@ struct CheckpointView {
 
 /// `GET /checkpoints`: every checkpoint handed out, oldest first, so that anyone can check
 /// that each is consistent with the next.
+#[utoipa::path(
+    operation_id = "ledger_checkpoints",
+    get, path = "/api/v1/checkpoints", tag = "ledger", summary = "Every checkpoint handed out, oldest first",
+    params(CheckpointsQuery),
+    responses((status = 200, description = "Checkpoints", body = Checkpoints), crate::openapi::PublicErrors)
+)]
 pub(crate) async fn checkpoints<S: Store>(
     State(state): State<AppState<S>>,
     Query(q): Query<CheckpointsQuery>,
@@ -72,14 +84,15 @@ fn hex(proof: &[Hash]) -> Vec<String> {
     proof.iter().map(Hash::to_string).collect()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct InclusionQuery {
     index: Option<String>,
     size: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct InclusionProof {
     index: u64,
     size: u64,
@@ -88,6 +101,12 @@ pub(crate) struct InclusionProof {
 }
 
 /// `GET /proofs/inclusion`: the audit path of entry `index` in the tree of `size` leaves.
+#[utoipa::path(
+    operation_id = "ledger_inclusion",
+    get, path = "/api/v1/proofs/inclusion", tag = "ledger", summary = "RFC 9162 §2.1.3 inclusion proof",
+    params(InclusionQuery),
+    responses((status = 200, description = "The audit path", body = InclusionProof), crate::openapi::PublicErrors)
+)]
 pub(crate) async fn inclusion<S: Store>(
     State(state): State<AppState<S>>,
     Query(q): Query<InclusionQuery>,
@@ -105,14 +124,15 @@ pub(crate) async fn inclusion<S: Store>(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConsistencyQuery {
     old: Option<String>,
     new: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ConsistencyProof {
     old: u64,
     new: u64,
@@ -121,6 +141,12 @@ pub(crate) struct ConsistencyProof {
 }
 
 /// `GET /proofs/consistency`: that the tree of `old` leaves is a prefix of the tree of `new`.
+#[utoipa::path(
+    operation_id = "ledger_consistency",
+    get, path = "/api/v1/proofs/consistency", tag = "ledger", summary = "RFC 9162 §2.1.4 consistency proof",
+    params(ConsistencyQuery),
+    responses((status = 200, description = "The consistency proof", body = ConsistencyProof), crate::openapi::PublicErrors)
+)]
 pub(crate) async fn consistency<S: Store>(
     State(state): State<AppState<S>>,
     Query(q): Query<ConsistencyQuery>,
@@ -140,11 +166,26 @@ pub(crate) async fn consistency<S: Store>(
 
 /// `GET /log-key`: the verifier key (signed-note text form) every checkpoint and receipt is
 /// checked with.
+#[utoipa::path(
+    operation_id = "ledger_log_key",
+    get, path = "/api/v1/log-key", tag = "ledger", summary = "The ledger's verifier key (signed-note text form)",
+    responses((status = 200, description = "The key", body = String, content_type = "text/plain"))
+)]
 pub(crate) async fn log_key<S: Store>(State(state): State<AppState<S>>) -> Response {
     text(state.verifier_key.clone())
 }
 
-#[derive(Debug, Serialize)]
+/// `GET /trail-key`: the verifier key of the audit trail's checkpoints.
+#[utoipa::path(
+    operation_id = "ledger_trail_key",
+    get, path = "/api/v1/trail-key", tag = "trail", summary = "The audit trail's verifier key (signed-note text form)",
+    responses((status = 200, description = "The key", body = String, content_type = "text/plain"))
+)]
+pub(crate) async fn trail_key<S: Store>(State(state): State<AppState<S>>) -> Response {
+    text(state.trail_verifier_key.clone())
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Health {
     status: &'static str,
     origin: String,
@@ -153,6 +194,11 @@ pub(crate) struct Health {
 }
 
 /// `GET /healthz`: the server runs and its store answers.
+#[utoipa::path(
+    operation_id = "ledger_health",
+    get, path = "/api/v1/healthz", tag = "ledger", summary = "The server runs and its store answers",
+    responses((status = 200, description = "Healthy", body = Health))
+)]
 pub(crate) async fn health<S: Store>(
     State(state): State<AppState<S>>,
 ) -> Result<Json<Health>, ApiError> {

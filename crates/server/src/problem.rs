@@ -8,6 +8,7 @@
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use retrace_access::Denied;
 use retrace_capture::CaptureError;
 use retrace_domain::project::RefusalReason;
 use retrace_store::StoreError;
@@ -20,7 +21,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 const MAX_BARE_DETAIL: usize = 4 * 1024;
 
 /// An RFC 7807 problem, with retrace's extension members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem: `urn:retrace:problem:<slug>`, or `about:blank` where
     /// the status says it all (RFC 7807 §4.2).
@@ -48,6 +49,10 @@ pub struct Problem {
     /// The query or path parameter at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// The detail in Chinese, where the message is one a person reads (a
+    /// login, a password), for pages that show it as it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail_zh: Option<String>,
 }
 
 impl Problem {
@@ -64,6 +69,7 @@ impl Problem {
             line: None,
             column: None,
             parameter: None,
+            detail_zh: None,
         }
     }
 
@@ -104,6 +110,34 @@ pub enum ApiError {
     Parameter { name: &'static str, message: String },
     /// The body is neither JSON nor CSV.
     MediaType(String),
+    /// No credentials, or credentials that no longer hold (401).
+    Unauthenticated { detail: String, detail_zh: String },
+    /// The caller's role does not include what the endpoint does (403). A
+    /// named object outside the caller's scope is answered 404 instead, by
+    /// the store.
+    Denied(Denied),
+    /// A cookie-authenticated request without the session's CSRF token (403).
+    Csrf,
+    /// Too many failed logins: try again at `until` (429, `Retry-After`).
+    Throttled {
+        until: time::OffsetDateTime,
+        detail: String,
+        detail_zh: String,
+    },
+    /// A JSON body that is not what the endpoint takes (400), naming the field.
+    Body {
+        field: Option<String>,
+        message: String,
+    },
+    /// A field of an otherwise well-formed body is refused (422).
+    Field {
+        field: &'static str,
+        message: String,
+        message_zh: Option<String>,
+    },
+    /// The audit trail could not record the request, so its answer is
+    /// withheld (503): nothing is read or written unrecorded.
+    TrailUnavailable,
 }
 
 /// The data row and column of a CSV batch that a refused record and field came from.
@@ -142,6 +176,96 @@ impl IntoResponse for ApiError {
                     format!("{name}: {message}"),
                 )
             },
+            ApiError::Unauthenticated { detail, detail_zh } => {
+                let mut response = Problem {
+                    detail_zh: Some(detail_zh),
+                    ..Problem::new(
+                        StatusCode::UNAUTHORIZED,
+                        "unauthenticated",
+                        "Not logged in",
+                        detail,
+                    )
+                }
+                .into_response();
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer realm=\"retrace\""),
+                );
+                return response;
+            }
+            ApiError::Denied(denied) => Problem {
+                detail_zh: Some(format!("当前账号的角色不能执行此操作（{denied}）")),
+                ..Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "not-in-role",
+                    "Not in this account's role",
+                    denied.to_string(),
+                )
+            },
+            ApiError::Csrf => Problem {
+                detail_zh: Some("表单已过期或不是从本站提交的，请刷新页面后重新提交。".to_owned()),
+                ..Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf",
+                    "Missing or wrong CSRF token",
+                    "a request made with the session cookie carries the session's CSRF token in \
+                     the X-CSRF-Token header or the csrf form field; reload the page and submit \
+                     it again",
+                )
+            },
+            ApiError::Throttled {
+                until,
+                detail,
+                detail_zh,
+            } => {
+                let wait = (until - time::OffsetDateTime::now_utc())
+                    .whole_seconds()
+                    .max(1);
+                let mut response = Problem {
+                    detail_zh: Some(detail_zh),
+                    ..Problem::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "login-throttled",
+                        "Too many failed logins",
+                        detail,
+                    )
+                }
+                .into_response();
+                if let Ok(value) = header::HeaderValue::from_str(&wait.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                return response;
+            }
+            ApiError::Body { field, message } => Problem {
+                field,
+                ..Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed-json",
+                    "Malformed JSON",
+                    message,
+                )
+            },
+            ApiError::Field {
+                field,
+                message,
+                message_zh,
+            } => Problem {
+                field: Some(field.to_owned()),
+                detail_zh: message_zh,
+                ..Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "refused-field",
+                    "Field refused",
+                    format!("field `{field}`: {message}"),
+                )
+            },
+            ApiError::TrailUnavailable => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "trail-unavailable",
+                "The audit trail is unavailable",
+                "the request could not be recorded on the audit trail, so it is not answered; \
+                 try again",
+            ),
             ApiError::MediaType(found) => Problem::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
@@ -161,9 +285,10 @@ impl IntoResponse for ApiError {
 
 /// Every [`StoreError`] and its status, in one place.
 ///
-/// Until accounts exist every caller is the operator, so `Forbidden` cannot arise from a
-/// request; when accounts come, a read outside the caller's scope will be answered as
-/// `NotFound` (404), never as 403, so that it reveals nothing.
+/// A read outside the caller's scope comes from the store as `NotFound` and is answered 404,
+/// exactly like what does not exist, so that it reveals nothing (issue 3 §2). `Forbidden` is a
+/// write the caller's authority does not cover — recording for another enterprise, an act of
+/// another official — and names the record and field.
 fn store_problem(error: StoreError) -> Problem {
     match error {
         StoreError::Refused { record, refusal } => Problem {
@@ -180,13 +305,26 @@ fn store_problem(error: StoreError) -> Problem {
                 ),
             )
         },
-        StoreError::Forbidden { record, why } => Problem {
+        StoreError::Forbidden { record, field, why } => Problem {
             record: Some(record),
+            field: Some(field.to_owned()),
             ..Problem::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "Not permitted",
-                format!("record {record}: not permitted in this scope ({why})"),
+                format!("record {record}, field {field}: {why}; nothing was recorded"),
+            )
+        },
+        StoreError::Conflict(why) => {
+            Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", why)
+        }
+        error @ StoreError::IdempotencyMismatch { .. } => Problem {
+            field: Some("Idempotency-Key".to_owned()),
+            ..Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency key reused",
+                error.to_string(),
             )
         },
         StoreError::NotFound(what) => Problem::new(
@@ -275,8 +413,10 @@ pub async fn problem_for_bare_errors(response: Response) -> Response {
     let (parts, body) = response.into_parts();
     let detail = match status {
         StatusCode::PAYLOAD_TOO_LARGE => format!(
-            "the body is larger than the {} MiB a request may carry",
-            crate::MAX_BODY / (1024 * 1024)
+            "the body is larger than this endpoint takes: {} MiB for a batch of records, {} KiB \
+             for anything else",
+            crate::MAX_BODY / (1024 * 1024),
+            crate::MAX_SMALL_BODY / 1024
         ),
         StatusCode::METHOD_NOT_ALLOWED => {
             "this endpoint does not answer this method; the Allow header lists those it does"
@@ -330,6 +470,7 @@ mod tests {
         };
         let forbidden = StoreError::Forbidden {
             record: 0,
+            field: "enterprise",
             why: "another enterprise".into(),
         };
         for (error, status) in [
@@ -340,6 +481,8 @@ mod tests {
                 StoreError::BadRequest("size 99 was never reached".into()),
                 400,
             ),
+            (StoreError::Conflict("name taken".into()), 409),
+            (StoreError::IdempotencyMismatch { key: "k".into() }, 422),
         ] {
             assert_eq!(store_problem(error).status, status);
         }

@@ -1,212 +1,18 @@
 //! The API end to end: the real server on port 0, over a fresh SQLite store in a temporary file
-//! for every test, spoken to over HTTP.
+//! for every test, spoken to over HTTP by the accounts of `common::accounts`.
 
-use std::sync::Arc;
+mod common;
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use retrace_domain::clock::ManualClock;
-use retrace_domain::project::Projector;
+use axum::http::{Method, StatusCode, header};
+use common::{Answer, App, extract, lot, ship};
 use retrace_domain::uscc::Uscc;
-use retrace_ledger::checkpoint::{LogKey, LogVerifier, SignedCheckpoint};
+use retrace_ledger::checkpoint::{LogVerifier, SignedCheckpoint};
 use retrace_ledger::hash::Hash;
 use retrace_ledger::proof::{verify_consistency, verify_inclusion};
 use retrace_ledger::receipt::Receipt;
-use retrace_server::{AppState, MAX_BODY, serve};
-use retrace_store::Scope;
+use retrace_server::MAX_BODY;
 use retrace_store::conformance::{UNLICENSED_EXPORT, fixture, lots, parties};
-use retrace_store_sqlite::{SqliteConfig, SqliteStore};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-
-const ORIGIN: &str = "retrace.test/log";
-
-/// A running server; dropping it stops the server and removes the store.
-struct App {
-    base: String,
-    address: std::net::SocketAddr,
-    client: Client<HttpConnector, Full<Bytes>>,
-    verifier: LogVerifier,
-    _stop: oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.body.to_vec()).unwrap()
-    }
-
-    fn content_type(&self) -> &str {
-        self.headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-
-    /// The problem document, after checking that this is one with `status`.
-    fn problem(&self, status: StatusCode) -> Value {
-        assert_eq!(
-            self.status,
-            status,
-            "{}",
-            String::from_utf8_lossy(&self.body)
-        );
-        assert_eq!(self.content_type(), "application/problem+json");
-        let problem = self.json();
-        for member in ["type", "title", "detail"] {
-            assert!(problem[member].is_string(), "{member} missing: {problem}");
-        }
-        assert_eq!(problem["status"], status.as_u16());
-        problem
-    }
-}
-
-impl App {
-    async fn start() -> App {
-        let dir = tempfile::tempdir().unwrap();
-        let key = LogKey::from_seed(ORIGIN, &[7; 32]).unwrap();
-        let verifier_key = key.verifier_key();
-        let verifier = key.verifier();
-        let clock = Arc::new(ManualClock::new(
-            time::macros::datetime!(2025-07-01 00:00 +08:00),
-        ));
-        let store = SqliteStore::open(
-            &dir.path().join("retrace.db"),
-            SqliteConfig {
-                log_key: key,
-                salt_secret: [42; 32],
-                clock,
-                projector: Projector::default(),
-            },
-        )
-        .unwrap();
-        let state = AppState {
-            store: Arc::new(store),
-            scope: Scope::Operator,
-            verifier_key,
-            origin: ORIGIN.to_owned(),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(serve(listener, state, async {
-            let _ = stopped.await;
-        }));
-        App {
-            base: format!("http://{address}/api/v1"),
-            address,
-            client: Client::builder(TokioExecutor::new()).build_http(),
-            verifier,
-            _stop: stop,
-            _dir: dir,
-        }
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        content_type: Option<&str>,
-        body: Vec<u8>,
-    ) -> Answer {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
-        if let Some(content_type) = content_type {
-            request = request.header(header::CONTENT_TYPE, content_type);
-        }
-        let response = self
-            .client
-            .request(request.body(Full::new(Bytes::from(body))).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        self.send(Method::GET, path, None, Vec::new()).await
-    }
-
-    async fn post_json(&self, batch: &Value) -> Answer {
-        self.send(
-            Method::POST,
-            "/events",
-            Some("application/json"),
-            batch.to_string().into_bytes(),
-        )
-        .await
-    }
-
-    async fn post_csv(&self, text: &str) -> Answer {
-        self.send(
-            Method::POST,
-            "/events",
-            Some("text/csv; charset=utf-8"),
-            text.as_bytes().to_vec(),
-        )
-        .await
-    }
-
-    /// The latest checkpoint, verified with the key the server hands out.
-    async fn checkpoint(&self) -> retrace_ledger::checkpoint::Checkpoint {
-        let answer = self.get("/checkpoint").await;
-        assert_eq!(answer.status, StatusCode::OK);
-        assert!(answer.content_type().starts_with("text/plain"));
-        SignedCheckpoint::parse_and_verify(&answer.body, &self.verifier).unwrap()
-    }
-
-    async fn size(&self) -> u64 {
-        self.checkpoint().await.size()
-    }
-
-    /// Records `batch` and checks that every receipt verifies.
-    async fn record(&self, batch: &Value) -> Value {
-        let answer = self.post_json(batch).await;
-        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text());
-        let recorded = answer.json();
-        self.check_receipts(&recorded);
-        recorded
-    }
-
-    fn check_receipts(&self, recorded: &Value) {
-        SignedCheckpoint::parse_and_verify(
-            recorded["checkpoint"].as_str().unwrap().as_bytes(),
-            &self.verifier,
-        )
-        .unwrap();
-        for r in recorded["receipts"].as_array().unwrap() {
-            let receipt = Receipt::parse(r["receipt"].as_str().unwrap().as_bytes()).unwrap();
-            let verified = receipt.verify(&self.verifier).unwrap();
-            assert_eq!(verified.index(), r["index"].as_u64().unwrap());
-            assert_eq!(
-                verified.leaf_hash().to_string(),
-                r["leaf"].as_str().unwrap()
-            );
-        }
-    }
-}
 
 // The enterprises of the example CSV file of `retrace-capture` (`examples/flows.csv`).
 
@@ -226,13 +32,9 @@ fn trader_co() -> Uscc {
     Uscc::synthesize("360702", 4)
 }
 
-fn lot(owner: &Uscc, number: &str) -> String {
-    format!("uscc/{owner}/10/{number}")
-}
-
+/// An act whose official the server fills in: the account that records it.
 fn act(act: &str, fields: Value) -> Value {
-    let mut record =
-        json!({"effective": "2025-01-02T09:00:00+08:00", "official": "operator", "act": act});
+    let mut record = json!({"effective": "2025-01-02T09:00:00+08:00", "act": act});
     record
         .as_object_mut()
         .unwrap()
@@ -240,8 +42,9 @@ fn act(act: &str, fields: Value) -> Value {
     record
 }
 
-/// The register the example CSV file needs: four enterprises, a mine, two plants, designations.
-fn register() -> Value {
+/// The register the example CSV file needs: four enterprises, a mine and two plants (the
+/// administrator's acts), and two designations (the ministry's).
+fn register() -> (Value, Value) {
     let enterprise = |uscc: &Uscc, name: &str, kinds: &[&str], group: Option<&str>, seat: &str| {
         let mut fields =
             json!({"uscc": uscc.as_str(), "name_zh": name, "kinds": kinds, "seat": seat});
@@ -268,7 +71,7 @@ fn register() -> Value {
             }),
         )
     };
-    json!([
+    let acts = json!([
         enterprise(
             &mine_co(),
             "白云鄂博示例矿业有限公司",
@@ -308,61 +111,53 @@ fn register() -> Value {
         ),
         plant("BT-SEP-1", &plant_co(), &["separation"]),
         plant("BT-MET-1", &smelter_co(), &["metal_smelting"]),
+    ]);
+    let designations = json!([
         designate(&mine_co(), "mining_rock"),
         designate(&plant_co(), "separation"),
-    ])
-}
-
-fn extract(number: &str, wet_mass: &str) -> Value {
-    let miner = parties().miner;
-    json!({
-        "event_time": "2025-06-02T08:00:00+08:00", "enterprise": miner.as_str(),
-        "facility": "MINE-A", "kind": "extract",
-        "output": {
-            "lot": lot(&miner, number), "product": "ORE-BAOTOU-MIX50",
-            "measurement": {"wet_mass": wet_mass, "moisture": "8%", "grade": "50.2%"}
-        }
-    })
-}
-
-fn ship(lot: &str, mass: &str, shipment: &str) -> Value {
-    let p = parties();
-    json!({
-        "event_time": "2025-06-03T10:00:00+08:00", "enterprise": p.miner.as_str(),
-        "kind": "ship", "lot": lot, "mass": mass, "to": p.separator.as_str(), "shipment": shipment
-    })
-}
-
-/// A server whose store holds the conformance fixture, recorded through the API as one JSON
-/// batch.
-async fn fixture_app() -> (App, Value) {
-    let app = App::start().await;
-    let batch = serde_json::to_value(fixture()).unwrap();
-    let recorded = app.record(&batch).await;
-    (app, recorded)
+    ]);
+    (acts, designations)
 }
 
 #[tokio::test]
 async fn a_batch_is_recorded_with_receipts_that_verify() {
-    let (app, recorded) = fixture_app().await;
+    let app = App::with_fixture().await;
+    let count = fixture().len() as u64;
+    assert_eq!(app.size().await, count);
+    let batch = json!([
+        extract("ORE-2506-01", "80 t"),
+        ship(&lot(&parties().miner, "ORE-2506-01"), "20 t", "WB-2506-1")
+    ]);
+    let recorded = app.record("miner.clerk", &batch).await;
     let receipts = recorded["receipts"].as_array().unwrap();
     let indices: Vec<u64> = receipts
         .iter()
         .map(|r| r["index"].as_u64().unwrap())
         .collect();
-    let count = fixture().len() as u64;
-    assert_eq!(indices, (0..count).collect::<Vec<_>>());
-    assert_eq!(app.size().await, count);
+    assert_eq!(indices, [count, count + 1]);
+    assert_eq!(app.size().await, count + 2);
 
-    let entry = app.get(&format!("/events/{UNLICENSED_EXPORT}")).await;
-    assert_eq!(entry.status, StatusCode::OK);
+    let entry = app
+        .get_as("miner.clerk", &format!("/events/{}", count + 1))
+        .await;
+    assert_eq!(entry.status, StatusCode::OK, "{}", entry.text());
     let entry = entry.json();
-    assert_eq!(entry["kind"], "flow.export");
-    assert_eq!(entry["leaf"], receipts[UNLICENSED_EXPORT as usize]["leaf"]);
-    assert_eq!(entry["record"]["destination_country"], "JP");
+    assert_eq!(entry["kind"], "flow.ship");
+    assert_eq!(entry["leaf"], receipts[1]["leaf"]);
+    assert_eq!(entry["record"]["shipment"], "WB-2506-1");
+
+    let export = app
+        .get_as("exporter.clerk", &format!("/events/{UNLICENSED_EXPORT}"))
+        .await
+        .json();
+    assert_eq!(export["kind"], "flow.export");
+    assert_eq!(export["record"]["destination_country"], "JP");
 
     let receipt = app
-        .get(&format!("/events/{UNLICENSED_EXPORT}/receipt"))
+        .get_as(
+            "exporter.clerk",
+            &format!("/events/{UNLICENSED_EXPORT}/receipt"),
+        )
         .await;
     assert!(receipt.content_type().starts_with("text/plain"));
     let verified = Receipt::parse(&receipt.body)
@@ -376,15 +171,18 @@ async fn a_batch_is_recorded_with_receipts_that_verify() {
 
     let health = app.get("/healthz").await.json();
     assert_eq!(health["status"], "ok");
-    assert_eq!(health["size"], count);
+    assert_eq!(health["size"], count + 2);
 }
 
 #[tokio::test]
 async fn events_are_listed_and_filtered() {
-    let (app, _) = fixture_app().await;
+    let app = App::with_fixture().await;
     let miner = parties().miner;
     let page = app
-        .get(&format!("/events?enterprise={miner}&limit=2"))
+        .get_as(
+            "miner.clerk",
+            &format!("/events?enterprise={miner}&limit=2"),
+        )
         .await
         .json();
     let items = page["items"].as_array().unwrap();
@@ -392,14 +190,20 @@ async fn events_are_listed_and_filtered() {
     assert!(items.iter().all(|e| e["enterprise"] == miner.as_str()));
     let next = page["next"].as_str().expect("a second page");
     let rest = app
-        .get(&format!("/events?enterprise={miner}&after={next}"))
+        .get_as(
+            "miner.clerk",
+            &format!("/events?enterprise={miner}&after={next}"),
+        )
         .await
         .json();
     let rest = rest["items"].as_array().unwrap();
     assert!(!rest.is_empty());
     assert!(rest[0]["index"].as_u64() > items[1]["index"].as_u64());
 
-    let exports = app.get("/events?kind=export&enterprise=&lot=").await.json();
+    let exports = app
+        .get_as("national.auditor", "/events?kind=export&enterprise=&lot=")
+        .await
+        .json();
     let indices: Vec<u64> = exports["items"]
         .as_array()
         .unwrap()
@@ -408,7 +212,10 @@ async fn events_are_listed_and_filtered() {
         .collect();
     assert_eq!(indices, [UNLICENSED_EXPORT]);
     let by_lot = app
-        .get(&format!("/events?lot={}&kind=flow.ship", lots().ore))
+        .get_as(
+            "miner.clerk",
+            &format!("/events?lot={}&kind=flow.ship", lots().ore),
+        )
         .await
         .json();
     assert!(!by_lot["items"].as_array().unwrap().is_empty(), "{by_lot}");
@@ -416,16 +223,20 @@ async fn events_are_listed_and_filtered() {
 
 #[tokio::test]
 async fn lots_trace_stock_and_flags_are_read() {
-    let (app, _) = fixture_app().await;
+    let app = App::with_fixture().await;
     let (p, l) = (parties(), lots());
-    let view = app.get(&format!("/lots/{}", l.nd_oxide)).await;
+    let reader = "national.auditor";
+    let view = app.get_as(reader, &format!("/lots/{}", l.nd_oxide)).await;
     assert_eq!(view.status, StatusCode::OK, "{}", view.text());
     let view = view.json();
     assert_eq!(view["state"]["lot"], l.nd_oxide.as_str());
     assert_eq!(view["state"]["producer"], p.separator.as_str());
 
     let backward = app
-        .get(&format!("/trace?lot={}&direction=backward", l.magnet))
+        .get_as(
+            reader,
+            &format!("/trace?lot={}&direction=backward", l.magnet),
+        )
         .await
         .json();
     let edges = backward["edges"].as_array().unwrap();
@@ -438,7 +249,10 @@ async fn lots_trace_stock_and_flags_are_read() {
         "separation pools its feed: {backward}"
     );
     let forward = app
-        .get(&format!("/trace?lot={}&direction=forward&limit=500", l.ore))
+        .get_as(
+            reader,
+            &format!("/trace?lot={}&direction=forward&limit=500", l.ore),
+        )
         .await
         .json();
     let edges = forward["edges"].as_array().unwrap();
@@ -454,7 +268,7 @@ async fn lots_trace_stock_and_flags_are_read() {
     );
 
     let stock = app
-        .get(&format!("/stock?holder={}", p.warehouse))
+        .get_as(reader, &format!("/stock?holder={}", p.warehouse))
         .await
         .json();
     let held: Vec<&str> = stock["items"]
@@ -466,7 +280,7 @@ async fn lots_trace_stock_and_flags_are_read() {
     assert!(held.contains(&l.la_ce_oxide.as_str()), "{stock}");
 
     let flags = app
-        .get("/flags?rule=export_without_licence&month=2025-05")
+        .get_as(reader, "/flags?rule=export_without_licence&month=2025-05")
         .await;
     assert_eq!(flags.status, StatusCode::OK, "{}", flags.text());
     let flags = flags.json();
@@ -483,7 +297,7 @@ async fn lots_trace_stock_and_flags_are_read() {
         "{flags}"
     );
     let miner_flags = app
-        .get(&format!("/flags?enterprise={}", p.miner))
+        .get_as(reader, &format!("/flags?enterprise={}", p.miner))
         .await
         .json();
     assert!(
@@ -498,9 +312,11 @@ async fn lots_trace_stock_and_flags_are_read() {
 
 #[tokio::test]
 async fn checkpoints_and_proofs_verify() {
-    let (app, recorded) = fixture_app().await;
+    let app = App::with_fixture().await;
     let first = app.checkpoint().await;
-    app.record(&json!([extract("ORE-2506-01", "80 t")])).await;
+    let recorded = app
+        .record("miner.clerk", &json!([extract("ORE-2506-01", "80 t")]))
+        .await;
     let second = app.checkpoint().await;
     assert_eq!(second.size(), first.size() + 1);
 
@@ -524,7 +340,7 @@ async fn checkpoints_and_proofs_verify() {
         assert_eq!(verified.root().to_string(), c["root"].as_str().unwrap());
     }
 
-    let receipt = &recorded["receipts"][UNLICENSED_EXPORT as usize];
+    let receipt = &recorded["receipts"][0];
     let leaf: Hash = receipt["leaf"].as_str().unwrap().parse().unwrap();
     let index = receipt["index"].as_u64().unwrap();
     let proof = app
@@ -580,6 +396,11 @@ fn hashes(proof: &Value) -> Vec<Hash> {
         .collect()
 }
 
+/// Posts a JSON batch as the miner's clerk.
+async fn post_json(app: &App, batch: &Value) -> Answer {
+    app.post_as("miner.clerk", "/events", batch).await
+}
+
 /// Posts a bad batch and checks the problem and that nothing was stored.
 async fn refused(app: &App, answer: Answer, status: StatusCode, size: u64) -> Value {
     let problem = answer.problem(status);
@@ -589,10 +410,11 @@ async fn refused(app: &App, answer: Answer, status: StatusCode, size: u64) -> Va
 
 #[tokio::test]
 async fn malformed_json_is_a_bad_request_naming_line_and_column() {
-    let (app, _) = fixture_app().await;
+    let app = App::with_fixture().await;
     let size = app.size().await;
     let answer = app
-        .send(
+        .send_as(
+            &app.token("miner.clerk"),
             Method::POST,
             "/events",
             Some("application/json"),
@@ -612,13 +434,11 @@ async fn malformed_json_is_a_bad_request_naming_line_and_column() {
 
 #[tokio::test]
 async fn a_wrong_type_names_record_and_field() {
-    let (app, _) = fixture_app().await;
+    let app = App::with_fixture().await;
     let size = app.size().await;
     let mut bad = ship(lots().ore.as_str(), "1 t", "WB-9");
     bad["mass"] = json!(1000);
-    let answer = app
-        .post_json(&json!([extract("ORE-2506-05", "1 t"), bad]))
-        .await;
+    let answer = post_json(&app, &json!([extract("ORE-2506-05", "1 t"), bad])).await;
     let problem = refused(&app, answer, StatusCode::UNPROCESSABLE_ENTITY, size).await;
     assert_eq!(
         (problem["record"].as_u64(), problem["field"].as_str()),
@@ -629,14 +449,14 @@ async fn a_wrong_type_names_record_and_field() {
 
 #[tokio::test]
 async fn refusals_name_record_field_and_reason_and_store_nothing() {
-    let (app, _) = fixture_app().await;
+    let app = App::with_fixture().await;
     let size = app.size().await;
     let good = extract("ORE-2506-06", "10 t");
 
     let unknown = ship(&lot(&parties().miner, "NEVER-RECORDED"), "1 t", "WB-10");
     let problem = refused(
         &app,
-        app.post_json(&json!([good, unknown])).await,
+        post_json(&app, &json!([good, unknown])).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         size,
     )
@@ -651,7 +471,7 @@ async fn refusals_name_record_field_and_reason_and_store_nothing() {
     future["event_time"] = json!("2099-01-01T00:00:00+08:00");
     let problem = refused(
         &app,
-        app.post_json(&json!([good, future])).await,
+        post_json(&app, &json!([good, future])).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         size,
     )
@@ -665,7 +485,7 @@ async fn refusals_name_record_field_and_reason_and_store_nothing() {
     let zero = ship(lots().ore.as_str(), "0 kg", "WB-11");
     let problem = refused(
         &app,
-        app.post_json(&json!([good, zero])).await,
+        post_json(&app, &json!([good, zero])).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         size,
     )
@@ -682,7 +502,7 @@ async fn refusals_name_record_field_and_reason_and_store_nothing() {
     bad_code["to"] = json!(format!("{}{wrong}", &good_code[..17]));
     let problem = refused(
         &app,
-        app.post_json(&json!([good, bad_code])).await,
+        post_json(&app, &json!([good, bad_code])).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         size,
     )
@@ -700,23 +520,29 @@ async fn refusals_name_record_field_and_reason_and_store_nothing() {
     );
 
     let answer = app
-        .get(&format!("/lots/{}", lot(&parties().miner, "ORE-2506-06")))
+        .get_as(
+            "miner.clerk",
+            &format!("/lots/{}", lot(&parties().miner, "ORE-2506-06")),
+        )
         .await;
     answer.problem(StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn an_oversized_body_is_refused_before_it_is_read() {
-    let (app, _) = fixture_app().await;
+    let app = App::with_fixture().await;
     let size = app.size().await;
     // Announce a body past the limit and send none: the answer must come without it.
     let address = app.address;
+    let common::Credentials::Bearer(token) = app.token("miner.clerk") else {
+        unreachable!("test tokens are bearer tokens")
+    };
     let response = tokio::task::spawn_blocking(move || {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(address).unwrap();
         let head = format!(
             "POST /api/v1/events HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n",
+             Authorization: Bearer {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             MAX_BODY + 1
         );
         stream.write_all(head.as_bytes()).unwrap();
@@ -735,71 +561,165 @@ async fn an_oversized_body_is_refused_before_it_is_read() {
     // A body that only turns out too large while it streams is refused as well.
     let big = vec![b' '; MAX_BODY + 1];
     let answer = app
-        .send(Method::POST, "/events", Some("application/json"), big)
+        .send_as(
+            &app.token("miner.clerk"),
+            Method::POST,
+            "/events",
+            Some("application/json"),
+            big,
+        )
         .await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(answer.content_type(), "application/problem+json");
 }
 
+/// The example CSV file's header and the rows of one enterprise.
+fn rows_of(example: &str, enterprise: &Uscc) -> Vec<String> {
+    let mut lines = example.lines();
+    let header = lines.next().unwrap().to_owned();
+    std::iter::once(header)
+        .chain(
+            lines
+                .filter(|l| l.split(',').nth(2) == Some(enterprise.as_str()))
+                .map(str::to_owned),
+        )
+        .collect()
+}
+
+/// Creates an enterprise operator account through the administrator and
+/// answers with its token.
+async fn clerk_of(app: &App, name: &str, enterprise: &Uscc) -> common::Credentials {
+    let created = app
+        .post_as(
+            "admin",
+            "/accounts",
+            &json!({"name": name, "role": format!("enterprise_operator:{enterprise}"),
+                    "password": common::PASSWORD}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let issued = app
+        .post_as(
+            "admin",
+            "/tokens",
+            &json!({"account": name, "label": "csv test"}),
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.text());
+    common::Credentials::Bearer(issued.json()["token"].as_str().unwrap().to_owned())
+}
+
+async fn post_csv(app: &App, who: &common::Credentials, rows: &[String]) -> Answer {
+    app.send_as(
+        who,
+        Method::POST,
+        "/events",
+        Some("text/csv; charset=utf-8"),
+        rows.join("\n").into_bytes(),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn csv_is_recorded_and_a_bad_row_is_named() {
     let app = App::start().await;
-    app.record(&register()).await;
-    let size = app.size().await;
+    let (acts, designations) = register();
+    let registered = app.post_as("admin", "/events", &acts).await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.text()
+    );
+    let designated = app.post_as("miit.ministry", "/events", &designations).await;
+    assert_eq!(
+        designated.status,
+        StatusCode::CREATED,
+        "{}",
+        designated.text()
+    );
     let example = include_str!("../../capture/examples/flows.csv");
+    let mine = clerk_of(&app, "mine.clerk", &mine_co()).await;
+    let plant = clerk_of(&app, "plant.clerk", &plant_co()).await;
+    let answer = post_csv(&app, &mine, &rows_of(example, &mine_co())).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text());
+    let size = app.size().await;
 
-    let lines: Vec<&str> = example.lines().collect();
-    let mut spoiled: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
-    spoiled[3] = spoiled[3].replace(",60 t,", ",60 tons,");
-    let answer = app.post_csv(&spoiled.join("\n")).await;
+    let rows = rows_of(example, &plant_co());
+    let mut spoiled = rows.clone();
+    assert!(spoiled[7].starts_with("ship,"), "{}", spoiled[7]);
+    spoiled[7] = spoiled[7].replace(",3 t,", ",3 tons,");
+    let answer = post_csv(&app, &plant, &spoiled).await;
     let problem = refused(&app, answer, StatusCode::UNPROCESSABLE_ENTITY, size).await;
     assert_eq!(
         (problem["row"].as_u64(), problem["field"].as_str()),
-        (Some(3), Some("mass")),
+        (Some(7), Some("mass")),
         "{problem}"
     );
 
-    // A row the store refuses is named by its row and column too: the second output of a
-    // transformation (three rows into its group) makes a lot the first output already made.
-    let mut twice: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
-    assert!(twice[8].starts_with("transform_output,"));
-    twice[8] = twice[8].replace("/10/LC2503-01,", "/10/PN2503-01,");
-    let answer = app.post_csv(&twice.join("\n")).await;
+    // A row the store refuses is named by its row and column too: the second output of the
+    // transformation makes a lot the first output already made.
+    let mut twice = rows.clone();
+    assert!(twice[5].starts_with("transform_output,"));
+    twice[5] = twice[5].replace("/10/LC2503-01,", "/10/PN2503-01,");
+    let answer = post_csv(&app, &plant, &twice).await;
     let problem = refused(&app, answer, StatusCode::UNPROCESSABLE_ENTITY, size).await;
     let place = (
         problem["record"].as_u64(),
         problem["row"].as_u64(),
         problem["field"].as_str(),
     );
-    assert_eq!(place, (Some(5), Some(8), Some("lot")), "{problem}");
+    assert_eq!(place, (Some(2), Some(5), Some("lot")), "{problem}");
     assert_eq!(problem["reason"], "out_of_range");
     let detail = problem["detail"].as_str().unwrap();
     assert!(
-        detail.starts_with("row 8, column lot: record 5, field outputs[1].lot"),
+        detail.starts_with("row 5, column lot: record 2, field outputs[1].lot"),
         "{problem}"
     );
 
-    let answer = app.post_csv(example).await;
+    // The mine's rows in the plant's file: refused as another enterprise's, by row.
+    let mut foreign = rows.clone();
+    foreign.push(rows_of(example, &mine_co())[1].clone());
+    let answer = post_csv(&app, &plant, &foreign).await;
+    let problem = refused(&app, answer, StatusCode::FORBIDDEN, size).await;
+    assert_eq!(
+        (problem["row"].as_u64(), problem["field"].as_str()),
+        (Some(10), Some("enterprise")),
+        "{problem}"
+    );
+
+    let answer = post_csv(&app, &plant, &rows).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text());
     let recorded = answer.json();
     app.check_receipts(&recorded);
-    // Sixteen rows; the two transformations take four and two of them.
-    assert_eq!(recorded["receipts"].as_array().unwrap().len(), 12);
-    let transforms = app.get("/events?kind=flow.transform").await.json();
+    // Nine rows; the transformation takes four of them.
+    assert_eq!(recorded["receipts"].as_array().unwrap().len(), 6);
+    let transforms = app
+        .send_as(
+            &plant,
+            Method::GET,
+            "/events?kind=flow.transform",
+            None,
+            Vec::new(),
+        )
+        .await
+        .json();
     assert_eq!(
         transforms["items"].as_array().unwrap().len(),
-        2,
+        1,
         "{transforms}"
     );
 }
 
 #[tokio::test]
 async fn other_bad_requests_are_problems_too() {
-    let (app, _) = fixture_app().await;
+    let app = App::with_fixture().await;
     let size = app.size().await;
+    let clerk = app.token("miner.clerk");
 
     let answer = app
-        .send(
+        .send_as(
+            &clerk,
             Method::POST,
             "/events",
             Some("text/plain"),
@@ -808,12 +728,12 @@ async fn other_bad_requests_are_problems_too() {
         .await;
     refused(&app, answer, StatusCode::UNSUPPORTED_MEDIA_TYPE, size).await;
     let answer = app
-        .send(Method::POST, "/events", None, b"[]".to_vec())
+        .send_as(&clerk, Method::POST, "/events", None, b"[]".to_vec())
         .await;
     refused(&app, answer, StatusCode::UNSUPPORTED_MEDIA_TYPE, size).await;
     let problem = refused(
         &app,
-        app.post_json(&json!([])).await,
+        post_json(&app, &json!([])).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         size,
     )
@@ -823,18 +743,19 @@ async fn other_bad_requests_are_problems_too() {
         "{problem}"
     );
 
+    let reader = "miner.clerk";
     let problem = app
-        .get("/events?enterprise=91150206000000019X")
+        .get_as(reader, "/events?enterprise=91150206000000019X")
         .await
         .problem(StatusCode::BAD_REQUEST);
     assert_eq!(problem["parameter"], "enterprise");
     let problem = app
-        .get("/events?kind=shipping")
+        .get_as(reader, "/events?kind=shipping")
         .await
         .problem(StatusCode::BAD_REQUEST);
     assert_eq!(problem["parameter"], "kind");
     let problem = app
-        .get("/events?colour=red")
+        .get_as(reader, "/events?colour=red")
         .await
         .problem(StatusCode::BAD_REQUEST);
     assert!(
@@ -842,31 +763,35 @@ async fn other_bad_requests_are_problems_too() {
         "{problem}"
     );
     let problem = app
-        .get("/flags?month=2025-13")
+        .get_as(reader, "/flags?month=2025-13")
         .await
         .problem(StatusCode::BAD_REQUEST);
     assert_eq!(problem["parameter"], "month");
     let problem = app
-        .get("/flags?rule=speeding")
+        .get_as(reader, "/flags?rule=speeding")
         .await
         .problem(StatusCode::BAD_REQUEST);
     assert_eq!(problem["parameter"], "rule");
     let problem = app
-        .get("/trace?direction=sideways&lot=x")
+        .get_as(reader, "/trace?direction=sideways&lot=x")
         .await
         .problem(StatusCode::BAD_REQUEST);
     assert_eq!(problem["parameter"], "lot");
     let problem = app
-        .get("/lots/uscc/x/10/A")
+        .get_as(reader, "/lots/uscc/x/10/A")
         .await
         .problem(StatusCode::BAD_REQUEST);
     assert_eq!(problem["parameter"], "lot");
-    app.get("/events/abc")
+    app.get_as(reader, "/events/abc")
         .await
         .problem(StatusCode::BAD_REQUEST);
-    app.get("/events/999").await.problem(StatusCode::NOT_FOUND);
+    app.get_as(reader, "/events/999")
+        .await
+        .problem(StatusCode::NOT_FOUND);
     app.get("/nowhere").await.problem(StatusCode::NOT_FOUND);
-    let answer = app.send(Method::DELETE, "/events", None, Vec::new()).await;
+    let answer = app
+        .send_as(&clerk, Method::DELETE, "/events", None, Vec::new())
+        .await;
     answer.problem(StatusCode::METHOD_NOT_ALLOWED);
     assert!(answer.headers.contains_key(header::ALLOW));
 }

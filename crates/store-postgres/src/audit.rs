@@ -12,6 +12,10 @@
 //! 2. The stored leaves stream through the tree pass, each stored node is
 //!    compared on the way.
 //! 3. Every stored checkpoint, and one held outside the store, is checked.
+//! 5. The audit trail gets steps 1–3 of its own: every trail entry decodes,
+//!    rehashes to its leaf and agrees with the columns beside it, its tree
+//!    is recomputed and every trail checkpoint must carry the trail key's
+//!    signature and the recomputed root.
 //! 4. Every record is replayed through the same projector into a scratch
 //!    schema made by the same migrations, and every table is compared with
 //!    the live one in SQL, row by row by primary key. The transaction is
@@ -21,9 +25,11 @@ use std::collections::VecDeque;
 
 use postgres::Row;
 use retrace_domain::record::Record;
+use retrace_ledger::checkpoint::LogVerifier;
 use retrace_ledger::hash::Hash;
 use retrace_store::audit::{
-    self, CheckpointCheck, MAX_PROBLEMS_PER_TABLE, StoredEntry, TreeReport, TreeScan, problem,
+    self, CheckpointCheck, MAX_PROBLEMS_PER_TABLE, StoredEntry, StoredTrail, TreeReport, TreeScan,
+    problem,
 };
 use retrace_store::cache::ViewCache;
 use retrace_store::digest::{TABLES, TableDigest};
@@ -33,6 +39,7 @@ use retrace_store::{AuditProblem, AuditReport, StoreError};
 use crate::codec::{self, RecordTime};
 use crate::connection::Conn;
 use crate::error::{DbError, DbResult};
+use crate::log::{LEDGER, PgLog, TRAIL};
 use crate::pending::Pending;
 use crate::schema::MIGRATIONS;
 use crate::sequence::{Counters, SequenceError, Sequencer};
@@ -41,7 +48,7 @@ use crate::writer::Shared;
 /// Rows fetched from a cursor at a time.
 const FETCH: usize = 5_000;
 
-/// The triggers that keep the ledger append-only (migration 1), by table.
+/// The triggers that keep both logs append-only (migrations 1 and 2), by table.
 const GUARDS: &[(&str, &str)] = &[
     ("leaf", "leaf_no_update"),
     ("leaf", "leaf_no_delete"),
@@ -54,6 +61,18 @@ const GUARDS: &[(&str, &str)] = &[
     ("checkpoint", "checkpoint_no_update"),
     ("checkpoint", "checkpoint_no_delete"),
     ("checkpoint", "checkpoint_no_truncate"),
+    ("trail", "trail_no_update"),
+    ("trail", "trail_no_delete"),
+    ("trail", "trail_no_truncate"),
+    ("trail_enterprise", "trail_enterprise_no_update"),
+    ("trail_enterprise", "trail_enterprise_no_delete"),
+    ("trail_enterprise", "trail_enterprise_no_truncate"),
+    ("trail_node", "trail_node_no_update"),
+    ("trail_node", "trail_node_no_delete"),
+    ("trail_node", "trail_node_no_truncate"),
+    ("trail_checkpoint", "trail_checkpoint_no_update"),
+    ("trail_checkpoint", "trail_checkpoint_no_delete"),
+    ("trail_checkpoint", "trail_checkpoint_no_truncate"),
 ];
 
 /// The tables rebuilt from the ledger and compared, with their primary keys.
@@ -117,6 +136,7 @@ fn hash_at(row: &Row, what: &'static str) -> DbResult<(u64, Hash)> {
 
 /// The stored tree of `schema`, read level by level in index order.
 struct PgScan<'c> {
+    log: PgLog,
     leaves: Cursor<'c>,
     levels: Vec<Cursor<'c>>,
     conn: &'c Conn,
@@ -144,8 +164,8 @@ impl TreeScan for PgScan<'_> {
         self.conn
             .query(
                 &format!(
-                    "SELECT level, idx FROM {}.tree_node WHERE level > $1 ORDER BY level, idx",
-                    self.schema
+                    "SELECT level, idx FROM {}.{} WHERE level > $1 ORDER BY level, idx",
+                    self.schema, self.log.log.nodes
                 ),
                 &[&i16::from(level)],
             )?
@@ -171,55 +191,131 @@ fn live_schema(conn: &Conn) -> DbResult<String> {
         .try_get(0)?)
 }
 
-/// Streams the stored leaves through the shared tree pass
+/// Streams the stored ledger leaves through the shared tree pass
 /// ([`retrace_store::audit::verify_tree`]), comparing every stored node.
 /// Runs inside the caller's transaction (cursors live in one).
 pub(crate) fn verify_tree(conn: &Conn, sizes: &[u64]) -> DbResult<TreeReport> {
     let schema = live_schema(conn)?;
-    verify_tree_in(conn, &schema, sizes)
+    verify_tree_in(conn, &schema, LEDGER, sizes)
 }
 
-fn verify_tree_in(conn: &Conn, schema: &str, sizes: &[u64]) -> DbResult<TreeReport> {
-    let stored: i64 = conn
-        .query_one(
-            &format!("SELECT COALESCE(MAX(idx) + 1, 0) FROM {schema}.leaf"),
-            &[],
-        )?
-        .try_get(0)?;
+fn verify_tree_in(conn: &Conn, schema: &str, log: PgLog, sizes: &[u64]) -> DbResult<TreeReport> {
+    let stored: i64 = conn.query_one(&log.size_select(schema), &[])?.try_get(0)?;
     let stored = codec::index("leaf count", stored)?;
     let top = if stored == 0 {
         0
     } else {
         63 - stored.leading_zeros()
     };
-    let leaves = Cursor::open(
-        conn,
-        "audit_leaves",
-        &format!("SELECT idx, hash FROM {schema}.leaf ORDER BY idx"),
-    )?;
+    let leaves = Cursor::open(conn, "audit_leaves", &log.leaves_select(schema))?;
     let levels = (u32::from(LOWEST_STORED_LEVEL)..=top.max(u32::from(LOWEST_STORED_LEVEL)))
         .map(|level| {
             Cursor::open(
                 conn,
                 &format!("audit_level_{level}"),
                 &format!(
-                    "SELECT idx, hash FROM {schema}.tree_node WHERE level = {level} ORDER BY idx"
+                    "SELECT idx, hash FROM {schema}.{} WHERE level = {level} ORDER BY idx",
+                    log.log.nodes
                 ),
             )
         })
         .collect::<DbResult<Vec<_>>>()?;
     let mut scan = PgScan {
+        log,
         leaves,
         levels,
         conn,
         schema: schema.to_owned(),
     };
-    let report = audit::verify_tree(&mut scan, stored, sizes)?;
+    let report = audit::verify_tree(&mut scan, log.log, stored, sizes)?;
     conn.batch("CLOSE audit_leaves")?;
     for level in u32::from(LOWEST_STORED_LEVEL)..=top.max(u32::from(LOWEST_STORED_LEVEL)) {
         conn.batch(&format!("CLOSE audit_level_{level}"))?;
     }
     Ok(report)
+}
+
+/// Steps 2 and 3 for one log of `entries` entries: recomputes its tree and
+/// checks every stored checkpoint, and `extra` if given, against it.
+/// Answers with the tree and the number of checkpoints checked.
+fn check_log(
+    conn: &Conn,
+    live: &str,
+    log: PgLog,
+    verifier: LogVerifier,
+    entries: u64,
+    extra: Option<&[u8]>,
+    problems: &mut Vec<AuditProblem>,
+) -> DbResult<(TreeReport, u64)> {
+    let table = log.log.checkpoints;
+    let stored: Vec<u64> = conn
+        .query(
+            &format!("SELECT size FROM {live}.{table} ORDER BY size"),
+            &[],
+        )?
+        .iter()
+        .map(|r| Ok(codec::index("checkpoint size", r.try_get(0)?)?))
+        .collect::<DbResult<_>>()?;
+    let tree = verify_tree_in(conn, live, log, &audit::checkpoint_sizes(stored, extra))?;
+    let mut checkpoints = CheckpointCheck::new(log.log, verifier, &tree, entries, problems);
+    let mut notes = Cursor::open(
+        conn,
+        "audit_checkpoints",
+        &format!("SELECT size, note FROM {live}.{table} ORDER BY size"),
+    )?;
+    while let Some(r) = notes.next()? {
+        let note: Vec<u8> = r.try_get(1)?;
+        checkpoints.stored(r.try_get(0)?, &note, problems);
+    }
+    conn.batch("CLOSE audit_checkpoints")?;
+    let checked = checkpoints.finish(extra, problems);
+    Ok((tree, checked))
+}
+
+/// Step 5's re-read of the trail ([`retrace_store::audit::check_trail_entry`]).
+/// Returns the number of entries.
+fn check_trail(conn: &Conn, live: &str, problems: &mut Vec<AuditProblem>) -> DbResult<u64> {
+    let mut rows = Cursor::open(
+        conn,
+        "audit_trail",
+        &format!(
+            "SELECT t.idx, t.time, t.account, t.action, t.actor_region, t.region, t.entry, t.leaf, \
+             ARRAY(SELECT te.enterprise::text FROM {live}.trail_enterprise te WHERE te.idx = t.idx ORDER BY te.enterprise) \
+             FROM {live}.trail t ORDER BY t.idx"
+        ),
+    )?;
+    let mut count = 0u64;
+    while let Some(row) = rows.next()? {
+        let idx = codec::index("trail index", row.try_get(0)?)?;
+        let (time, account, action, actor_region, region): (
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+        ) = (
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+            row.try_get(4)?,
+            row.try_get(5)?,
+        );
+        let (entry, leaf): (Vec<u8>, Vec<u8>) = (row.try_get(6)?, row.try_get(7)?);
+        let filed: Vec<String> = row.try_get(8)?;
+        let stored = StoredTrail {
+            idx,
+            time: &time,
+            account: account.as_deref(),
+            action: &action,
+            actor_region: actor_region.as_deref(),
+            region: region.as_deref(),
+            entry: &entry,
+            leaf: &leaf,
+        };
+        count = audit::check_trail_entry(&stored, &filed, count, problems)?;
+    }
+    conn.batch("CLOSE audit_trail")?;
+    Ok(count)
 }
 
 /// Runs the whole audit on `conn`, a connection of its own.
@@ -260,7 +356,7 @@ fn run(conn: &Conn, shared: &Shared, extra: Option<&[u8]>) -> Result<AuditReport
     }
     let privileged: Vec<String> = conn
         .query(
-            "SELECT t.name || ': ' || p.privilege FROM unnest(ARRAY['leaf', 'ledger', 'tree_node', 'checkpoint']) AS t(name)              CROSS JOIN unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(privilege)              WHERE EXISTS (SELECT FROM pg_roles WHERE rolname = 'retrace_sequencer')              AND has_table_privilege('retrace_sequencer', quote_ident($1) || '.' || t.name, p.privilege) ORDER BY 1",
+            "SELECT t.name || ': ' || p.privilege FROM unnest(ARRAY['leaf', 'ledger', 'tree_node', 'checkpoint', 'trail', 'trail_enterprise', 'trail_node', 'trail_checkpoint']) AS t(name)              CROSS JOIN unnest(ARRAY['UPDATE', 'DELETE', 'TRUNCATE']) AS p(privilege)              WHERE EXISTS (SELECT FROM pg_roles WHERE rolname = 'retrace_sequencer')              AND has_table_privilege('retrace_sequencer', quote_ident($1) || '.' || t.name, p.privilege) ORDER BY 1",
             &[&live],
         )?
         .iter()
@@ -272,7 +368,7 @@ fn run(conn: &Conn, shared: &Shared, extra: Option<&[u8]>) -> Result<AuditReport
             "pg_class",
             grant,
             None,
-            "granted to retrace_sequencer: the sequencer may change the ledger",
+            "granted to retrace_sequencer: the sequencer may change a log",
         ));
     }
     let scratch = format!("retrace_audit_{}", std::process::id());
@@ -284,38 +380,29 @@ fn run(conn: &Conn, shared: &Shared, extra: Option<&[u8]>) -> Result<AuditReport
     }
     report.entries = check_entries(conn, &live, shared, &mut report.problems)?;
 
-    let stored: Vec<u64> = conn
-        .query(
-            &format!("SELECT size FROM {live}.checkpoint ORDER BY size"),
-            &[],
-        )?
-        .iter()
-        .map(|r| Ok(codec::index("checkpoint size", r.try_get(0)?)?))
-        .collect::<DbResult<_>>()?;
-    let tree = verify_tree_in(conn, &live, &audit::checkpoint_sizes(stored, extra))?;
-    if tree.size != report.entries {
-        report.problems.push(problem(
-            "ledger",
-            "*",
-            None,
-            format!("{} leaves stored for {} entries", tree.size, report.entries),
-        ));
-    }
-    report.root = Some(tree.root);
-    report.problems.extend(tree.problems.iter().cloned());
-
-    let mut checkpoints = CheckpointCheck::new(shared.key.verifier(), &tree);
-    let mut notes = Cursor::open(
+    let (tree, checked) = check_log(
         conn,
-        "audit_checkpoints",
-        &format!("SELECT size, note FROM {live}.checkpoint ORDER BY size"),
+        &live,
+        LEDGER,
+        shared.key.verifier(),
+        report.entries,
+        extra,
+        &mut report.problems,
     )?;
-    while let Some(r) = notes.next()? {
-        let size: i64 = r.try_get(0).map_err(DbError::from)?;
-        let note: Vec<u8> = r.try_get(1).map_err(DbError::from)?;
-        checkpoints.stored(size, &note, &mut report);
-    }
-    checkpoints.finish(extra, &mut report);
+    report.root = Some(tree.root);
+    report.checkpoints_checked = checked;
+    report.trail_entries = check_trail(conn, &live, &mut report.problems)?;
+    let (trail, checked) = check_log(
+        conn,
+        &live,
+        TRAIL,
+        shared.trail_key.verifier(),
+        report.trail_entries,
+        None,
+        &mut report.problems,
+    )?;
+    report.trail_root = Some(trail.root);
+    report.trail_checkpoints_checked = checked;
 
     for (table, key) in COMPARED {
         report.rows_compared +=

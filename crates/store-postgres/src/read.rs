@@ -12,6 +12,7 @@ use retrace_ledger::checkpoint::SignedCheckpoint;
 use retrace_ledger::hash::Hash;
 use retrace_ledger::proof::{consistency_proof, inclusion_proof};
 use retrace_ledger::receipt::Receipt;
+use retrace_store::public::PublicLot;
 use retrace_store::trace::{Direction, TraceAnswer};
 use retrace_store::{
     EntryFilter, EntryView, FlagFilter, FlagView, LotView, MAX_PAGE, Page, PageRequest, Position,
@@ -21,10 +22,10 @@ use retrace_store::{
 use crate::codec;
 use crate::connection::Conn;
 use crate::error::{DbError, DbResult};
+use crate::log::{self, LEDGER, latest_checkpoint};
 use crate::query::Sql;
 use crate::trace::TableTrace;
 use crate::visibility;
-use crate::writer::{PgTree, latest_checkpoint, nodes};
 
 /// Idle read connections kept open; more are opened under load and closed after.
 const POOL_SIZE: usize = 4;
@@ -101,11 +102,11 @@ impl Drop for ReadPool {
 
 /// The current size of the log: that of its latest checkpoint.
 fn log_size(conn: &Conn) -> DbResult<u64> {
-    Ok(latest_checkpoint(conn)?.map_or(0, |cp| cp.checkpoint().size()))
+    Ok(latest_checkpoint(conn, LEDGER)?.map_or(0, |cp| cp.checkpoint().size()))
 }
 
 pub(crate) fn checkpoint(conn: &Conn) -> Result<SignedCheckpoint, StoreError> {
-    latest_checkpoint(conn)?.ok_or_else(|| StoreError::NotFound("checkpoint".to_owned()))
+    latest_checkpoint(conn, LEDGER)?.ok_or_else(|| StoreError::NotFound("checkpoint".to_owned()))
 }
 
 pub(crate) fn checkpoints(
@@ -132,7 +133,7 @@ pub(crate) fn inclusion(conn: &Conn, index: u64, size: u64) -> Result<Vec<Hash>,
             "no entry {index} in a tree of {size}: the log has {have} entries"
         )));
     }
-    inclusion_proof(index, size, &nodes(&PgTree { conn }, None)).map_err(StoreError::internal)
+    inclusion_proof(index, size, &log::nodes(conn, LEDGER, None)).map_err(StoreError::internal)
 }
 
 pub(crate) fn consistency(conn: &Conn, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
@@ -142,7 +143,7 @@ pub(crate) fn consistency(conn: &Conn, old: u64, new: u64) -> Result<Vec<Hash>, 
             "no consistency proof from {old} to {new}: the log has {have} entries"
         )));
     }
-    consistency_proof(old, new, &nodes(&PgTree { conn }, None)).map_err(StoreError::internal)
+    consistency_proof(old, new, &log::nodes(conn, LEDGER, None)).map_err(StoreError::internal)
 }
 
 const ENTRY_SELECT: &str = "SELECT l.idx, l.record_time, l.kind, l.enterprise, f.hash, l.record, s.corrected_by \
@@ -214,7 +215,7 @@ pub(crate) fn receipt(conn: &Conn, scope: &Scope, index: u64) -> Result<Receipt,
         .ok_or_else(|| StoreError::NotFound(format!("entry {index}")))?;
     let checkpoint = checkpoint(conn)?;
     let size = checkpoint.checkpoint().size();
-    let proof = inclusion_proof(index, size, &nodes(&PgTree { conn }, None))
+    let proof = inclusion_proof(index, size, &log::nodes(conn, LEDGER, None))
         .map_err(StoreError::internal)?;
     Ok(Receipt {
         entry,
@@ -386,9 +387,34 @@ pub(crate) fn trace(
         return Err(StoreError::NotFound(format!("lot {lot}")));
     }
     Ok(retrace_store::trace::trace(
-        &TableTrace { conn },
+        &TableTrace { conn, scope },
         lot,
         direction,
         request,
     )?)
+}
+
+/// What the public may know of `lot`, with a proof of every step against
+/// the latest checkpoint (issue 3 §6).
+pub(crate) fn public_lot(conn: &Conn, lot: &LotId, log_key: &str) -> Result<PublicLot, StoreError> {
+    let source = TableTrace {
+        conn,
+        scope: &Scope::Installation,
+    };
+    let entry = |index: u64| -> DbResult<Vec<u8>> {
+        Ok(conn
+            .query_one(
+                "SELECT entry FROM ledger WHERE idx = $1",
+                &[&codec::sql_index(index)],
+            )?
+            .try_get(0)?)
+    };
+    retrace_store::public::answer(
+        &source,
+        lot,
+        &checkpoint(conn)?,
+        log_key,
+        entry,
+        &log::nodes(conn, LEDGER, None),
+    )
 }

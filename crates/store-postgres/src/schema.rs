@@ -10,8 +10,10 @@ use crate::connection::Conn;
 use crate::error::{DbError, DbResult};
 
 /// The migrations, in order. Never edit an applied one: add the next.
-pub(crate) const MIGRATIONS: &[&str] =
-    &[include_str!("migrations/0001_ledger_and_projections.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_ledger_and_projections.sql"),
+    include_str!("migrations/0002_identity_and_trail.sql"),
+];
 
 /// The advisory lock key migrations take (`pg_advisory_xact_lock`): "retrace" in ASCII.
 const MIGRATION_LOCK: i64 = 0x0072_6574_7261_6365;

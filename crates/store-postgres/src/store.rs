@@ -5,33 +5,49 @@ use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use postgres::Config;
+use retrace_access::{
+    Account, AccountAuthority, AccountName, Principal, SecretDigest, StoredSession, StoredToken,
+    ThrottleKey, ThrottleState, TokenId,
+};
 use retrace_domain::clock::Clock;
+use retrace_domain::enterprise::Designation;
+use retrace_domain::facility::{Facility, FacilityId};
 use retrace_domain::lot::LotId;
 use retrace_domain::project::Projector;
 use retrace_domain::record::Record;
+use retrace_domain::uscc::Uscc;
 use retrace_ledger::checkpoint::{LogKey, SignedCheckpoint};
 use retrace_ledger::hash::Hash;
+use retrace_ledger::proof::inclusion_proof;
 use retrace_ledger::receipt::Receipt;
 use retrace_store::audit::TreeReport;
+use retrace_store::public::PublicLot;
 use retrace_store::trace::{Direction, TraceAnswer};
 use retrace_store::{
-    Appended, AuditReport, EntryFilter, EntryView, FlagFilter, FlagView, LotView, Page,
-    PageRequest, Position, Scope, StockFilter, Store, StoreError,
+    AccountChange, AccountView, Appended, AuditReport, Authority, DesignationFilter,
+    EnterpriseFilter, EnterpriseView, EntryFilter, EntryView, FacilityFilter, FlagFilter, FlagView,
+    Identity, LotView, Page, PageRequest, Position, Scope, StockFilter, Store, StoreError,
+    TokenView, TrailEntry, TrailEvent, TrailFilter, WriteContext,
 };
+use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use crate::audit;
 use crate::codec;
 use crate::connection::Conn;
+use crate::identity::{self, Change, Done};
+use crate::log::{self, LEDGER, TRAIL};
 use crate::read::{self, ReadPool};
-use crate::schema;
-use crate::writer::{self, Job, Shared, Writer};
+use crate::writer::{Job, Shared, Writer};
+use crate::{register, schema, trail};
 
 /// What the store needs besides its database. The binary owns the key files
 /// and hands their contents over; they never enter the database.
 pub struct PgConfig {
     /// Signs every checkpoint (C2SP signed-note, Ed25519); its name is the log's origin.
     pub log_key: LogKey,
+    /// Signs every checkpoint of the audit trail; its name is `<origin>/trail`.
+    pub trail_key: LogKey,
     /// Derives the salt of every commitment (`retrace_ledger::entry::derive_salt`).
     pub salt_secret: [u8; 32],
     /// The record time of every entry.
@@ -44,6 +60,7 @@ impl std::fmt::Debug for PgConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgConfig")
             .field("log_key", &self.log_key)
+            .field("trail_key", &self.trail_key)
             .field("clock", &self.clock)
             .field("projector", &self.projector)
             .finish_non_exhaustive()
@@ -136,6 +153,7 @@ impl PgStore {
         let pg = parse_url(url)?;
         let shared = Arc::new(Shared {
             key: config.log_key,
+            trail_key: config.trail_key,
             secret: config.salt_secret,
             clock: config.clock,
             projector: config.projector,
@@ -150,7 +168,8 @@ impl PgStore {
             .spawn(move || {
                 let conn = match Conn::connect(&thread_config).and_then(|conn| {
                     schema::migrate(&conn)?;
-                    writer::sign_empty_log(&conn, &thread_shared.key)?;
+                    log::sign_empty_log(&conn, LEDGER, &thread_shared.key)?;
+                    log::sign_empty_log(&conn, TRAIL, &thread_shared.trail_key)?;
                     Ok(conn)
                 }) {
                     Ok(conn) => {
@@ -206,9 +225,9 @@ impl PgStore {
             .map_err(|_| writer_gone())
     }
 
-    /// Records `batch` under the operator's scope in one transaction — all or
-    /// nothing — without receipts: the bulk path of the demo, `retrace
-    /// record`, `retrace copy` and the benchmark. Its rows go in through
+    /// Records `batch` as the installation in one transaction — all or
+    /// nothing — without receipts: the bulk path of the demo and the
+    /// benchmark, on the audit trail as `request`. Its rows go in through
     /// binary COPY. Answers with the checkpoint that includes it.
     ///
     /// Blocks the calling thread until the batch is committed (it only waits
@@ -216,9 +235,13 @@ impl PgStore {
     ///
     /// # Errors
     /// [`StoreError::Refused`] naming the record and field if any record is refused.
-    pub fn load(&self, batch: Vec<Record>) -> Result<SignedCheckpoint, StoreError> {
+    pub fn load(&self, batch: Vec<Record>, request: &str) -> Result<SignedCheckpoint, StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
-        self.send(Job::Load { batch, reply })?;
+        self.send(Job::Load {
+            batch,
+            context: WriteContext::installation(request),
+            reply,
+        })?;
         answer.recv().map_err(|_| writer_gone())?
     }
 
@@ -304,7 +327,7 @@ impl PgStore {
     /// # Errors
     /// [`StoreError::Internal`] when PostgreSQL fails.
     pub async fn ledger_size(&self) -> Result<u64, StoreError> {
-        self.read(|conn| Ok(writer::ledger_size(conn)?)).await
+        self.read(|conn| Ok(log::size(conn, LEDGER)?)).await
     }
 
     /// Recomputes the root from the stored leaves and compares every stored
@@ -355,11 +378,17 @@ impl Drop for PgStore {
 }
 
 impl Store for PgStore {
-    async fn append(&self, scope: &Scope, batch: Vec<Record>) -> Result<Appended, StoreError> {
+    async fn append(
+        &self,
+        authority: &Authority,
+        batch: Vec<Record>,
+        context: &WriteContext,
+    ) -> Result<Appended, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.send(Job::Append {
-            scope: scope.clone(),
+            authority: authority.clone(),
             batch,
+            context: context.clone(),
             reply,
         })?;
         answer.await.map_err(|_| writer_gone())?
@@ -451,6 +480,58 @@ impl Store for PgStore {
             .await
     }
 
+    async fn enterprises(
+        &self,
+        scope: &Scope,
+        filter: &EnterpriseFilter,
+        page: &PageRequest,
+    ) -> Result<Page<EnterpriseView>, StoreError> {
+        let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
+        self.read(move |conn| register::enterprises(conn, &scope, &filter, &page))
+            .await
+    }
+
+    async fn enterprise(&self, scope: &Scope, uscc: &Uscc) -> Result<EnterpriseView, StoreError> {
+        let (scope, uscc) = (scope.clone(), uscc.clone());
+        self.read(move |conn| register::enterprise(conn, &scope, &uscc))
+            .await
+    }
+
+    async fn facilities(
+        &self,
+        scope: &Scope,
+        filter: &FacilityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Facility>, StoreError> {
+        let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
+        self.read(move |conn| register::facilities(conn, &scope, &filter, &page))
+            .await
+    }
+
+    async fn facility(&self, scope: &Scope, id: &FacilityId) -> Result<Facility, StoreError> {
+        let (scope, id) = (scope.clone(), id.clone());
+        self.read(move |conn| register::facility(conn, &scope, &id))
+            .await
+    }
+
+    async fn designations(
+        &self,
+        scope: &Scope,
+        filter: &DesignationFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Designation>, StoreError> {
+        let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
+        self.read(move |conn| register::designations(conn, &scope, &filter, &page))
+            .await
+    }
+
+    async fn public_lot(&self, lot: &LotId) -> Result<PublicLot, StoreError> {
+        let lot = lot.clone();
+        let key = self.shared.key.verifier_key();
+        self.read(move |conn| read::public_lot(conn, &lot, &key))
+            .await
+    }
+
     async fn audit(&self, extra: Option<Vec<u8>>) -> Result<AuditReport, StoreError> {
         let (config, shared) = (Arc::clone(&self.config), Arc::clone(&self.shared));
         tokio::task::spawn_blocking(move || {
@@ -461,5 +542,268 @@ impl Store for PgStore {
         })
         .await
         .map_err(StoreError::internal)?
+    }
+}
+
+fn account_done(done: Done) -> Result<AccountView, StoreError> {
+    match done {
+        Done::Account(view) => Ok(view),
+        _ => Err(StoreError::Internal(
+            "an account change answered without the account".to_owned(),
+        )),
+    }
+}
+
+fn token_done(done: Done) -> Result<TokenView, StoreError> {
+    match done {
+        Done::Token(view) => Ok(view),
+        _ => Err(StoreError::Internal(
+            "a token change answered without the token".to_owned(),
+        )),
+    }
+}
+
+impl PgStore {
+    async fn identity(
+        &self,
+        change: Change,
+        trail: Option<TrailEvent>,
+    ) -> Result<Done, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Identity {
+            change: Box::new(change),
+            trail,
+            reply,
+        })?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+}
+
+impl Identity for PgStore {
+    async fn install_account(
+        &self,
+        account: Account,
+        trail: TrailEvent,
+    ) -> Result<AccountView, StoreError> {
+        account_done(self.identity(Change::Install(account), Some(trail)).await?)
+    }
+
+    async fn account(&self, name: &AccountName) -> Result<Option<Account>, StoreError> {
+        let name = name.clone();
+        self.read(move |conn| Ok(identity::account(conn, &name)?))
+            .await
+    }
+
+    async fn create_account(
+        &self,
+        by: &AccountAuthority,
+        account: Account,
+        trail: TrailEvent,
+    ) -> Result<AccountView, StoreError> {
+        let change = Change::Create {
+            by: by.clone(),
+            account,
+        };
+        account_done(self.identity(change, Some(trail)).await?)
+    }
+
+    async fn change_account(
+        &self,
+        by: &AccountAuthority,
+        name: &AccountName,
+        change: AccountChange,
+        trail: TrailEvent,
+    ) -> Result<AccountView, StoreError> {
+        let change = Change::Update {
+            by: by.clone(),
+            name: name.clone(),
+            change,
+        };
+        account_done(self.identity(change, Some(trail)).await?)
+    }
+
+    async fn change_own_account(
+        &self,
+        principal: &Principal,
+        change: AccountChange,
+        keep: Option<SecretDigest>,
+        trail: TrailEvent,
+    ) -> Result<AccountView, StoreError> {
+        let change = Change::UpdateOwn {
+            principal: principal.clone(),
+            change,
+            keep,
+        };
+        account_done(self.identity(change, Some(trail)).await?)
+    }
+
+    async fn account_view(
+        &self,
+        by: &AccountAuthority,
+        name: &AccountName,
+    ) -> Result<AccountView, StoreError> {
+        let (by, name) = (by.clone(), name.clone());
+        self.read(move |conn| identity::account_view(conn, &by, &name))
+            .await
+    }
+
+    async fn accounts(
+        &self,
+        by: &AccountAuthority,
+        page: &PageRequest,
+    ) -> Result<Page<AccountView>, StoreError> {
+        let (by, page) = (by.clone(), page.clone());
+        self.read(move |conn| identity::accounts(conn, &by, &page))
+            .await
+    }
+
+    async fn session(&self, digest: &SecretDigest) -> Result<Option<StoredSession>, StoreError> {
+        let digest = *digest;
+        self.read(move |conn| Ok(identity::session(conn, &digest)?))
+            .await
+    }
+
+    async fn start_session(
+        &self,
+        session: StoredSession,
+        replaces: Option<SecretDigest>,
+        trail: TrailEvent,
+    ) -> Result<(), StoreError> {
+        self.identity(Change::StartSession { session, replaces }, Some(trail))
+            .await
+            .map(drop)
+    }
+
+    async fn touch_session(
+        &self,
+        digest: &SecretDigest,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let change = Change::TouchSession {
+            digest: *digest,
+            at,
+        };
+        self.identity(change, None).await.map(drop)
+    }
+
+    async fn end_session(
+        &self,
+        digest: &SecretDigest,
+        trail: Option<TrailEvent>,
+    ) -> Result<(), StoreError> {
+        self.identity(Change::EndSession { digest: *digest }, trail)
+            .await
+            .map(drop)
+    }
+
+    async fn token(&self, id: &TokenId) -> Result<Option<StoredToken>, StoreError> {
+        let id = id.clone();
+        self.read(move |conn| Ok(identity::token(conn, &id)?)).await
+    }
+
+    async fn issue_token(
+        &self,
+        by: &AccountAuthority,
+        token: StoredToken,
+        trail: TrailEvent,
+    ) -> Result<TokenView, StoreError> {
+        let change = Change::IssueToken {
+            by: by.clone(),
+            token,
+        };
+        token_done(self.identity(change, Some(trail)).await?)
+    }
+
+    async fn revoke_token(
+        &self,
+        by: &AccountAuthority,
+        id: &TokenId,
+        at: OffsetDateTime,
+        trail: TrailEvent,
+    ) -> Result<TokenView, StoreError> {
+        let change = Change::RevokeToken {
+            by: by.clone(),
+            id: id.clone(),
+            at,
+        };
+        token_done(self.identity(change, Some(trail)).await?)
+    }
+
+    async fn tokens(
+        &self,
+        by: &AccountAuthority,
+        page: &PageRequest,
+    ) -> Result<Page<TokenView>, StoreError> {
+        let (by, page) = (by.clone(), page.clone());
+        self.read(move |conn| identity::tokens(conn, &by, &page))
+            .await
+    }
+
+    async fn throttle(&self, keys: Vec<ThrottleKey>) -> Result<Vec<ThrottleState>, StoreError> {
+        self.read(move |conn| Ok(identity::throttle(conn, &keys)?))
+            .await
+    }
+
+    async fn put_throttle(
+        &self,
+        states: Vec<(ThrottleKey, ThrottleState)>,
+        trail: TrailEvent,
+    ) -> Result<(), StoreError> {
+        self.identity(Change::PutThrottle(states), Some(trail))
+            .await
+            .map(drop)
+    }
+
+    async fn record_trail(&self, event: TrailEvent) -> Result<u64, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Trail {
+            event: Box::new(event),
+            reply,
+        })?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+
+    async fn trail(
+        &self,
+        scope: &Scope,
+        filter: &TrailFilter,
+        page: &PageRequest,
+    ) -> Result<Page<TrailEntry>, StoreError> {
+        let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
+        self.read(move |conn| trail::search(conn, &scope, &filter, &page))
+            .await
+    }
+
+    async fn trail_checkpoint(&self) -> Result<SignedCheckpoint, StoreError> {
+        self.read(|conn| {
+            log::latest_checkpoint(conn, TRAIL)?
+                .ok_or_else(|| StoreError::NotFound("trail checkpoint".to_owned()))
+        })
+        .await
+    }
+
+    async fn trail_proof(
+        &self,
+        scope: &Scope,
+        index: u64,
+        size: u64,
+    ) -> Result<(Vec<u8>, Vec<Hash>), StoreError> {
+        let scope = scope.clone();
+        self.read(move |conn| {
+            if !trail::in_scope(conn, &scope, index)? {
+                return Err(StoreError::NotFound(format!("trail entry {index}")));
+            }
+            let have = log::size(conn, TRAIL)?;
+            if index >= size || size > have {
+                return Err(StoreError::BadRequest(format!(
+                    "no trail entry {index} in a tree of {size}: the trail has {have} entries"
+                )));
+            }
+            let entry = trail::entry(conn, index)?;
+            let proof = inclusion_proof(index, size, &log::nodes(conn, TRAIL, None))
+                .map_err(StoreError::internal)?;
+            Ok((entry, proof))
+        })
+        .await
     }
 }

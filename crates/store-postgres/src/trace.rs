@@ -9,6 +9,8 @@ use retrace_domain::flow::FlowKind;
 use retrace_domain::lot::LotId;
 use retrace_domain::measurement::Measurement;
 use retrace_domain::project::{LineageEdge, PoolRole};
+use retrace_domain::uscc::Uscc;
+use retrace_store::Scope;
 use retrace_store::entry::parse_record;
 use retrace_store::trace::{
     Creation, Custody, PoolKey, TraceSource, custody_step, flow_kind, import_country,
@@ -17,17 +19,20 @@ use retrace_store::trace::{
 use crate::codec;
 use crate::connection::Conn;
 use crate::error::{DbError, DbResult};
+use crate::query::Sql;
 use crate::view::{lot_state, stored_record};
+use crate::visibility;
 
 /// Excludes rows of corrected entries; `{}` is the entry column.
 fn standing(column: &str) -> String {
     format!("NOT EXISTS (SELECT 1 FROM entry_status s WHERE s.idx = {column})")
 }
 
-/// [`TraceSource`] over one connection's tables.
+/// [`TraceSource`] over one connection's tables, for a caller of `scope`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TableTrace<'c> {
     pub conn: &'c Conn,
+    pub scope: &'c Scope,
 }
 
 impl TableTrace<'_> {
@@ -78,6 +83,29 @@ fn pool_key(r: &Row) -> DbResult<PoolKey> {
 
 impl TraceSource for TableTrace<'_> {
     type Error = DbError;
+
+    fn sees(&self, enterprise: &Uscc) -> DbResult<bool> {
+        let mut q = Sql::new("SELECT EXISTS (SELECT 1 FROM (SELECT ");
+        q.bind(enterprise.as_str().to_owned())
+            .push("::text COLLATE \"C\" AS u) x WHERE ");
+        visibility::enterprise(&mut q, self.scope, "x.u")?;
+        q.push(")");
+        Ok(self.conn.query_one(q.text(), &q.params())?.try_get(0)?)
+    }
+
+    fn recorded_by(&self, entry: u64) -> DbResult<Uscc> {
+        let found: Option<String> = self
+            .conn
+            .query_opt(
+                "SELECT enterprise FROM ledger WHERE idx = $1",
+                &[&codec::sql_index(entry)],
+            )?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        Ok(codec::uscc(&found.ok_or_else(|| {
+            DbError::corrupt("trace", format!("entry {entry} is missing"))
+        })?)?)
+    }
 
     fn creation(&self, lot: &LotId) -> DbResult<Option<Creation>> {
         let Some(state) = lot_state(self.conn, lot.as_str())? else {

@@ -3,14 +3,15 @@
 //! store's, so that both answer the same for every scope. Every reader
 //! builds its query from these, so no read can leave the scope out.
 //!
-//! - `Operator`: everything.
+//! - `Installation`: everything.
 //! - `Enterprise(e)`: entries whose enterprise is `e`; its positions (held or
 //!   owned); its flags; lots it produced or holds, owns or held.
 //! - `Group(g)`: the same for every member enterprise (`enterprise.grp`).
 //! - `Region(r)`: the same for every enterprise with its seat or a facility
 //!   in `r` (`enterprise_place`, prefix match on the division code: province
 //!   2 digits, prefecture 4, county 6; the nation sees all), except that a lot
-//!   is seen only while one of them holds it (or if one of them produced it).
+//!   is seen only while one of them holds or owns some of it (or if one of
+//!   them produced it).
 
 use retrace_domain::region::RegionCode;
 use retrace_store::Scope;
@@ -23,7 +24,7 @@ use crate::query::Sql;
 /// Appends: `column` names an enterprise the scope sees.
 pub(crate) fn enterprise(q: &mut Sql, scope: &Scope, column: &str) -> DbResult<()> {
     match scope {
-        Scope::Operator => {
+        Scope::Installation => {
             q.push("TRUE");
         }
         Scope::Enterprise(e) => {
@@ -70,12 +71,11 @@ pub(crate) fn lot_visible(conn: &Conn, scope: &Scope, lot: &str) -> DbResult<boo
     q.push(") OR EXISTS (SELECT 1 FROM position p WHERE p.lot = (SELECT id FROM lot WHERE code = ")
         .bind(lot.to_owned())
         .push(") AND ");
-    match scope {
-        Scope::Region(_) => {
-            enterprise(&mut q, scope, "p.holder")?;
-            q.push(" AND p.mass > 0");
-        }
-        _ => position(&mut q, scope, "p")?,
+    // A region's positions are the ones its `stock` lists — held or owned by
+    // one of its enterprises — while they are not empty.
+    position(&mut q, scope, "p")?;
+    if matches!(scope, Scope::Region(_)) {
+        q.push(" AND p.mass > 0");
     }
     q.push(")");
     Ok(conn.query_one(q.text(), &q.params())?.try_get(0)?)

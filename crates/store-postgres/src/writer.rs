@@ -1,20 +1,19 @@
 //! The one sequencer (DESIGN.md §3 "sequence: one writer"): a dedicated
-//! thread owns the write connection and the tree's right edge, and
-//! group-commits.
+//! thread owns the write connection and the right edges of both trees — the
+//! ledger and the audit trail — and group-commits, in the embedded store's
+//! shape (`retrace-store-sqlite`'s writer).
 //!
 //! Every request waiting in the channel (up to [`MAX_GROUP`]) joins one
 //! transaction. Each request runs inside its own SAVEPOINT, so a refused batch
 //! is rolled back alone and answered with its error while the others go on —
 //! each batch all or nothing. Its rows are written when it ends, through
-//! binary COPY ([`crate::pending`]). Then the root is computed, one
-//! checkpoint is signed and stored, the transaction commits once (one WAL
-//! flush for the whole group) and every request is answered with receipts
-//! against that checkpoint.
-//!
-//! A [`Job`] is one kind of request; the group runs each in its own
-//! savepoint in arrival order, so any other kind of write that must land in
-//! the same transaction as the ledger append (an audit-trail record, an
-//! idempotency key) is one more variant of it.
+//! binary COPY ([`crate::pending`]). Every request leaves its audit trail
+//! entry, outside its savepoint, so that a refusal is on the trail too; an
+//! idempotency key is stored with the size of the group's checkpoint, and a
+//! retry is answered with the first request's receipts. Then the roots are
+//! computed, one checkpoint per log that grew is signed and stored, the
+//! transaction commits once (one WAL flush for the whole group) and every
+//! request is answered.
 //!
 //! Only one process may sequence a ledger, or two would sign different trees
 //! of the same size — a fork. Before its first write a writer tries to take
@@ -30,6 +29,13 @@
 //! batches included. Every node therefore accepts capture and answers
 //! queries; exactly one sequences.
 
+//!
+//! A change to accounts, sessions, tokens or throttle state needs no
+//! sequencer: on a node that does not sequence it is made there, in a
+//! transaction that queues its trail event, so that the change and its
+//! trail entry still commit together; the sequencer gives the event its
+//! index in the trail.
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
@@ -38,23 +44,26 @@ use std::time::{Duration, Instant};
 use retrace_domain::clock::Clock;
 use retrace_domain::project::Projector;
 use retrace_domain::record::Record;
-use retrace_ledger::checkpoint::{Checkpoint, LogKey, SignedCheckpoint};
+use retrace_ledger::checkpoint::{LogKey, SignedCheckpoint};
 use retrace_ledger::hash::Hash;
 use retrace_ledger::proof::inclusion_proof;
 use retrace_ledger::receipt::Receipt;
 use retrace_ledger::tree::{Frontier, NodeId};
 use retrace_store::cache::ViewCache;
-use retrace_store::nodes::{LOWEST_STORED_LEVEL, Nodes, TreeStorage};
-use retrace_store::{Appended, Scope, StoreError};
+use retrace_store::trail::{AppendOutcome, append_event, error_status};
+use retrace_store::{Appended, Authority, StoreError, TrailEvent, WriteContext};
 use tokio::sync::oneshot;
 
 use crate::codec::{self, RecordTime};
 use crate::connection::Conn;
 use crate::error::{DbError, DbResult};
-use crate::forward::Queued;
+use crate::forward::{self, Outcome as QueuedOutcome, Queued, Request as QueuedRequest};
+use crate::identity::{self, Change, Done};
+use crate::log::{self, LEDGER, LOWEST_STORED_LEVEL, TRAIL};
 use crate::pending::Pending;
 use crate::schema;
 use crate::sequence::{Counters, SequenceError, Sequencer};
+use crate::trail;
 
 /// The most requests one commit takes: enough that a burst of interactive
 /// appends shares one WAL flush, few enough that the first of them is not
@@ -64,17 +73,18 @@ const MAX_GROUP: usize = 256;
 /// The advisory lock the sequencer holds (`pg_advisory_lock`): "rtrcseq" in ASCII.
 pub(crate) const SEQUENCER_LOCK: i64 = 0x0072_7472_6373_6571;
 
-/// How often the sequencer looks for batches other nodes queued, and a
+/// How often the sequencer looks for requests other nodes queued, and a
 /// waiting node for their outcomes.
 const POLL: Duration = Duration::from_millis(20);
 
-/// How often a node that has batches waiting tries to take the sequencer lock.
+/// How often a node that has requests waiting tries to take the sequencer lock.
 const ELECTION: Duration = Duration::from_millis(250);
 
-/// What the sequencer and the audit share: the log's key, the salt secret,
-/// the clock and the projector.
+/// What the sequencer and the audit share: the keys of both logs, the salt
+/// secret, the clock and the projector.
 pub(crate) struct Shared {
     pub key: LogKey,
+    pub trail_key: LogKey,
     pub secret: [u8; 32],
     pub clock: Arc<dyn Clock>,
     pub projector: Projector,
@@ -84,6 +94,7 @@ impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
             .field("key", &self.key)
+            .field("trail_key", &self.trail_key)
             .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
@@ -94,111 +105,85 @@ impl std::fmt::Debug for Shared {
 pub(crate) enum Job {
     /// An interactive append: answered with a receipt per record.
     Append {
-        scope: Scope,
+        authority: Authority,
         batch: Vec<Record>,
+        context: WriteContext,
         reply: oneshot::Sender<Result<Appended, StoreError>>,
     },
-    /// A bulk load under the operator's scope: answered with the checkpoint only.
+    /// A bulk load by the installation: answered with the checkpoint only.
     Load {
         batch: Vec<Record>,
+        context: WriteContext,
         reply: mpsc::SyncSender<Result<SignedCheckpoint, StoreError>>,
     },
     /// Entries of another store's ledger, sequenced again at the index and
-    /// record time they had there, to move a ledger without changing a leaf.
+    /// record time they had there, to move a ledger without changing a leaf;
+    /// its trail entry is the other store's, copied with its trail.
     Replay {
         first: u64,
         time: String,
         batch: Vec<Record>,
         reply: mpsc::SyncSender<Result<SignedCheckpoint, StoreError>>,
     },
+    /// A change to accounts, sessions, tokens or throttle state, with its
+    /// trail entry (none for a session merely used).
+    Identity {
+        change: Box<Change>,
+        trail: Option<TrailEvent>,
+        reply: oneshot::Sender<Result<Done, StoreError>>,
+    },
+    /// A trail entry alone: a read, a login attempt.
+    Trail {
+        event: Box<TrailEvent>,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
 }
 
-/// The tree as PostgreSQL stores it: the leaves are `leaf.hash`, the nodes
-/// from [`LOWEST_STORED_LEVEL`] up are `tree_node`'s.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PgTree<'a> {
-    pub conn: &'a Conn,
-}
-
-impl TreeStorage for PgTree<'_> {
-    type Error = DbError;
-
-    fn stored_node(&self, id: NodeId) -> DbResult<Option<Hash>> {
-        let bytes: Option<Vec<u8>> = self
-            .conn
-            .query_opt(
-                "SELECT hash FROM tree_node WHERE level = $1 AND idx = $2",
-                &[&i16::from(id.level), &codec::sql_index(id.index)],
-            )?
-            .map(|r| r.try_get(0))
-            .transpose()?;
-        Ok(bytes.map(|b| codec::hash("tree node", &b)).transpose()?)
-    }
-
-    fn leaves(&self, from: u64, to: u64) -> DbResult<Vec<Hash>> {
-        self.conn
-            .query(
-                "SELECT hash FROM leaf WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-                &[&codec::sql_index(from), &codec::sql_index(to)],
-            )?
-            .iter()
-            .map(|r| Ok(codec::hash("leaf", r.try_get(0)?)?))
-            .collect()
-    }
-}
-
-/// The tree of `conn`, with the nodes of the commit in progress if any.
-pub(crate) fn nodes<'a>(
-    tree: &'a PgTree<'a>,
-    fresh: Option<&'a HashMap<NodeId, Hash>>,
-) -> Nodes<'a, PgTree<'a>> {
-    Nodes {
-        storage: tree,
-        fresh,
-    }
-}
-
-/// The number of entries in the ledger.
-pub(crate) fn ledger_size(conn: &Conn) -> DbResult<u64> {
-    let next: i64 = conn
-        .query_one("SELECT COALESCE(MAX(idx) + 1, 0) FROM leaf", &[])?
-        .try_get(0)?;
-    Ok(codec::index("ledger size", next)?)
-}
-
-/// The latest stored checkpoint, if any.
-pub(crate) fn latest_checkpoint(conn: &Conn) -> DbResult<Option<SignedCheckpoint>> {
-    let note: Option<Vec<u8>> = conn
-        .query_opt(
-            "SELECT note FROM checkpoint ORDER BY size DESC LIMIT 1",
-            &[],
-        )?
-        .map(|r| r.try_get(0))
-        .transpose()?;
-    note.map(|n| SignedCheckpoint::parse(&n).map_err(|e| DbError::corrupt("checkpoint", e)))
-        .transpose()
-}
-
-/// Stores the signed checkpoint of the empty tree if the log has none, so
-/// that a new log answers with a checkpoint before its first append. Ed25519
-/// signatures are deterministic, so every node that does this stores the
-/// same note, and the first one wins.
-pub(crate) fn sign_empty_log(conn: &Conn, key: &LogKey) -> DbResult<()> {
-    let cp = sign(key, &Frontier::new())?;
-    conn.execute(
-        "INSERT INTO checkpoint (size, note) VALUES (0, $1) ON CONFLICT (size) DO NOTHING",
-        &[&cp.as_bytes()],
-    )?;
-    Ok(())
-}
-
-/// The tree and checkpoint the sequencer goes on from, read once it holds the lock.
+/// The trees and checkpoints the sequencer goes on from, read once it holds
+/// the lock.
 struct Edge {
     frontier: Frontier,
     latest: SignedCheckpoint,
+    trail: Frontier,
+    trail_latest: SignedCheckpoint,
     counters: Counters,
     /// The ledger's size when the planner's statistics were last refreshed.
     analyzed_at: u64,
+}
+
+/// What an append left: its entries, or a replay of an earlier request's.
+enum Recorded {
+    Fresh(Vec<(u64, Vec<u8>)>),
+    /// The entries `first..first + count`, answered against the checkpoint
+    /// of `size` that the first request got — or, when the first request is
+    /// in the same group (`None`), against the group's.
+    Replay {
+        first: u64,
+        count: u64,
+        size: Option<u64>,
+    },
+}
+
+/// One request's outcome inside a group.
+enum Outcome {
+    Append(Result<Recorded, StoreError>),
+    Identity(Result<Done, StoreError>),
+    Trail(Result<u64, StoreError>),
+}
+
+/// What a request another node queued came to, before its answer is made.
+enum QueuedDone {
+    Append(Result<Recorded, StoreError>),
+    Trail(u64),
+}
+
+/// An idempotency key to store once the group's checkpoint size is known.
+struct PendingKey {
+    space: String,
+    key: String,
+    body: [u8; 32],
+    first: u64,
+    count: u64,
 }
 
 /// The sequencer thread's state.
@@ -209,16 +194,13 @@ pub(crate) struct Writer {
     edge: Option<Edge>,
     /// Whether the connection works as `retrace_sequencer`.
     as_sequencer: bool,
-    /// Batches queued for the sequencer, by queue id, with their callers.
+    /// Requests queued for the sequencer, by queue id, with their callers.
     waiting: Vec<(i64, Job)>,
     /// When this writer last tried to take the sequencer lock.
     tried: Option<Instant>,
     shared: Arc<Shared>,
     commits: Arc<AtomicU64>,
 }
-
-/// One request's outcome inside a group: the appended entries, or its error.
-type Outcome = Result<Vec<(u64, Vec<u8>)>, StoreError>;
 
 impl Writer {
     pub(crate) fn new(conn: Conn, shared: Arc<Shared>, commits: Arc<AtomicU64>) -> Writer {
@@ -263,7 +245,7 @@ impl Writer {
 
     /// Sequences `group` with whatever other nodes queued if this writer
     /// holds (or now takes) the sequencer lock; queues it otherwise. Then
-    /// answers the callers whose queued batches have an outcome.
+    /// answers the callers whose queued requests have an outcome.
     fn step(&mut self, group: Vec<Job>) {
         let due = self.tried.is_none_or(|t| t.elapsed() >= ELECTION);
         if self.edge.is_none() && (due || !group.is_empty()) {
@@ -273,7 +255,7 @@ impl Writer {
             }
         }
         if self.edge.is_some() {
-            let queued = match crate::forward::queued(&self.conn, MAX_GROUP) {
+            let queued = match forward::queued(&self.conn, MAX_GROUP) {
                 Ok(q) => q,
                 Err(e) => {
                     tracing::error!(error = %e, "reading the capture queue failed");
@@ -291,13 +273,42 @@ impl Writer {
         self.collect_outcomes();
     }
 
-    /// Queues a job for the sequencer, or answers it with the error that
-    /// it could not be queued.
+    /// On a node that does not sequence: queues a job for the sequencer, or
+    /// makes an identity change here with its trail event queued in the same
+    /// transaction.
     fn forward(&mut self, job: Job) {
-        let queued = match &job {
-            Job::Append { scope, batch, .. } => crate::forward::enqueue(&self.conn, scope, batch),
-            Job::Load { batch, .. } => crate::forward::enqueue(&self.conn, &Scope::Operator, batch),
-            Job::Replay { .. } => {
+        let job = match job {
+            Job::Identity {
+                change,
+                trail,
+                reply,
+            } => {
+                let _ = reply.send(self.identity_here(&change, trail.as_ref()));
+                return;
+            }
+            job => job,
+        };
+        let request = match &job {
+            Job::Append {
+                authority,
+                batch,
+                context,
+                ..
+            } => QueuedRequest::Append {
+                authority: authority.clone(),
+                batch: batch.clone(),
+                context: context.clone(),
+            },
+            Job::Load { batch, context, .. } => QueuedRequest::Append {
+                authority: Authority::Installation,
+                batch: batch.clone(),
+                context: context.clone(),
+            },
+            Job::Trail { event, .. } => QueuedRequest::Trail {
+                event: (**event).clone(),
+                answer: true,
+            },
+            Job::Identity { .. } | Job::Replay { .. } => {
                 fail(
                     job,
                     StoreError::Internal(
@@ -308,22 +319,55 @@ impl Writer {
                 return;
             }
         };
-        match queued {
+        match forward::enqueue(&self.conn, &request) {
             Ok(id) => self.waiting.push((id, job)),
             Err(e) => {
-                tracing::error!(error = %e, "queueing a batch for the sequencer failed");
+                tracing::error!(error = %e, "queueing a request for the sequencer failed");
                 fail(job, StoreError::internal(&e));
             }
         }
     }
 
-    /// Answers the callers whose queued batches the sequencer has finished.
+    /// Makes an identity change on this node, queueing its trail event (with
+    /// the refusal, if it is refused) in the same transaction.
+    fn identity_here(
+        &self,
+        change: &Change,
+        trail: Option<&TrailEvent>,
+    ) -> Result<Done, StoreError> {
+        let run = || -> DbResult<Result<Done, StoreError>> {
+            let now = RecordTime::new(self.shared.clock.now())?;
+            self.conn.batch("BEGIN")?;
+            let done = run_identity(&self.conn, change, &now)?;
+            if let Some(event) = trail {
+                let event = with_outcome(event, &done);
+                forward::enqueue(
+                    &self.conn,
+                    &QueuedRequest::Trail {
+                        event,
+                        answer: false,
+                    },
+                )?;
+            }
+            self.conn.batch("COMMIT")?;
+            Ok(done)
+        };
+        run().unwrap_or_else(|e| {
+            if let Err(rollback) = self.conn.batch("ROLLBACK") {
+                tracing::debug!(%rollback, "nothing to roll back");
+            }
+            tracing::error!(error = %e, "an identity change failed");
+            Err(StoreError::internal(&e))
+        })
+    }
+
+    /// Answers the callers whose queued requests the sequencer has finished.
     fn collect_outcomes(&mut self) {
         if self.waiting.is_empty() {
             return;
         }
         let ids: Vec<i64> = self.waiting.iter().map(|(id, _)| *id).collect();
-        let arrived = match crate::forward::results(&self.conn, &ids) {
+        let arrived = match forward::results(&self.conn, &ids) {
             Ok(arrived) => arrived,
             Err(e) => {
                 tracing::error!(error = %e, "reading capture outcomes failed");
@@ -335,19 +379,29 @@ impl Writer {
                 continue;
             };
             let (_, job) = self.waiting.swap_remove(at);
-            match job {
-                Job::Append { reply, .. } => {
-                    let _ = reply.send(outcome);
+            match (job, outcome) {
+                (Job::Append { reply, .. }, QueuedOutcome::Appended(a)) => {
+                    let _ = reply.send(a);
                 }
-                Job::Load { reply, .. } | Job::Replay { reply, .. } => {
-                    let _ = reply.send(outcome.map(|a| a.checkpoint));
+                (Job::Load { reply, .. }, QueuedOutcome::Appended(a)) => {
+                    let _ = reply.send(a.map(|a| a.checkpoint));
                 }
+                (Job::Trail { reply, .. }, QueuedOutcome::Trail(index)) => {
+                    let _ = reply.send(index);
+                }
+                (Job::Trail { reply, .. }, QueuedOutcome::Appended(Err(e))) => {
+                    let _ = reply.send(Err(e));
+                }
+                (job, _) => fail(
+                    job,
+                    StoreError::Internal("a queued request got another kind's outcome".to_owned()),
+                ),
             }
         }
     }
 
     /// Tries once to take the sequencer lock and, with it, reads the right
-    /// edge of the tree; does nothing if this writer already sequences.
+    /// edges of both trees; does nothing if this writer already sequences.
     fn elect(&mut self) -> Result<(), String> {
         if self.edge.is_some() {
             return Ok(());
@@ -361,40 +415,53 @@ impl Writer {
             return Ok(());
         }
         // Append-only by privilege too: from here on this connection may
-        // not UPDATE, DELETE or TRUNCATE the ledger (see migration 1).
+        // not UPDATE, DELETE or TRUNCATE either log (see migrations 1 and 2).
         self.as_sequencer = match self.conn.batch("SET ROLE retrace_sequencer") {
             Ok(()) => true,
             Err(e) => {
-                tracing::warn!(error = %e, "sequencing as the connecting role: the triggers alone guard the ledger");
+                tracing::warn!(error = %e, "sequencing as the connecting role: the triggers alone guard the logs");
                 false
             }
         };
         let edge = self.read_edge().map_err(|e| e.to_string())?;
-        let c = edge.latest.checkpoint();
-        if c.size() != edge.frontier.size() || c.root() != edge.frontier.root() {
-            tracing::error!(
-                checkpoint_size = c.size(),
-                ledger_size = edge.frontier.size(),
-                "the latest checkpoint does not match the stored tree; run the audit"
-            );
+        for (name, frontier, latest) in [
+            ("ledger", &edge.frontier, &edge.latest),
+            ("trail", &edge.trail, &edge.trail_latest),
+        ] {
+            let c = latest.checkpoint();
+            if c.size() != frontier.size() || c.root() != frontier.root() {
+                tracing::error!(
+                    log = name,
+                    checkpoint_size = c.size(),
+                    size = frontier.size(),
+                    "the latest checkpoint does not match the stored tree; run the audit"
+                );
+            }
         }
         self.edge = Some(edge);
         Ok(())
     }
 
-    /// Restores the tree's right edge from the stored nodes (one read of at
-    /// most 64) and the latest checkpoint.
+    /// Restores both trees' right edges from the stored nodes (one read of
+    /// at most 64 each) and their latest checkpoints.
     fn read_edge(&self) -> DbResult<Edge> {
-        let size = ledger_size(&self.conn)?;
-        let frontier = Frontier::from_nodes(size, &nodes(&PgTree { conn: &self.conn }, None))?;
-        sign_empty_log(&self.conn, &self.shared.key)?;
-        let latest = latest_checkpoint(&self.conn)?
-            .ok_or_else(|| DbError::corrupt("checkpoint", "none after signing one"))?;
+        let open = |log, key| -> DbResult<(Frontier, SignedCheckpoint)> {
+            let size = log::size(&self.conn, log)?;
+            let frontier = Frontier::from_nodes(size, &log::nodes(&self.conn, log, None))?;
+            log::sign_empty_log(&self.conn, log, key)?;
+            let latest = log::latest_checkpoint(&self.conn, log)?
+                .ok_or_else(|| DbError::corrupt("checkpoint", "none after signing one"))?;
+            Ok((frontier, latest))
+        };
+        let (frontier, latest) = open(LEDGER, &self.shared.key)?;
+        let (trail, trail_latest) = open(TRAIL, &self.shared.trail_key)?;
         Ok(Edge {
+            analyzed_at: frontier.size(),
             frontier,
             latest,
+            trail,
+            trail_latest,
             counters: Counters::load(&self.conn)?,
-            analyzed_at: size,
         })
     }
 
@@ -409,7 +476,7 @@ impl Writer {
                 self.cache.clear();
                 self.pending.discard();
                 // The lock may be gone with a broken connection, and the
-                // edge with the rollback: read both again before the next write.
+                // edges with the rollback: read both again before the next write.
                 self.edge = None;
                 tracing::error!(error = %e, "group commit failed");
                 for job in group {
@@ -419,9 +486,8 @@ impl Writer {
             }
         };
         let Some(edge) = &mut self.edge else { return };
-        let tree = PgTree { conn: &self.conn };
         for (job, outcome) in group.into_iter().zip(outcomes) {
-            answer(job, outcome, &edge.latest, &tree, &fresh);
+            answer(job, outcome, &edge.latest, &self.conn, &fresh);
         }
         let size = edge.frontier.size();
         if schema::analyze_due(edge.analyzed_at, size) {
@@ -441,110 +507,238 @@ impl Writer {
         }
     }
 
-    /// Runs every request of the group in one transaction and commits it.
+    /// Runs every request of the group and every queued one in one
+    /// transaction and commits it.
     fn run_group(
         &mut self,
         group: &[Job],
         queued: &[Queued],
         fresh: &mut HashMap<NodeId, Hash>,
     ) -> DbResult<Vec<Outcome>> {
-        let edge = self.edge.as_mut().expect("elected before the group runs");
-        let start = edge.frontier.size();
+        let mut edge = self.edge.take().expect("elected before the group runs");
+        let result = self.run_group_on(&mut edge, group, queued, fresh);
+        self.edge = Some(edge);
+        result
+    }
+
+    fn run_group_on(
+        &mut self,
+        edge: &mut Edge,
+        group: &[Job],
+        queued: &[Queued],
+        fresh: &mut HashMap<NodeId, Hash>,
+    ) -> DbResult<Vec<Outcome>> {
+        let start = (edge.frontier.size(), edge.trail.size());
         // One record time for the whole group: the moment it was sequenced.
         let now = RecordTime::new(self.shared.clock.now())?;
         self.conn.batch("BEGIN")?;
+        let mut keys: Vec<PendingKey> = Vec::new();
+        let mut changed = false;
         let mut outcomes = Vec::with_capacity(group.len());
         for job in group {
-            let request = Request {
-                conn: &self.conn,
-                cache: &self.cache,
-                pending: &self.pending,
-                shared: &self.shared,
-            };
             let outcome = match job {
-                Job::Append { scope, batch, .. } => {
-                    request.run(edge, scope, batch, &now, Some(&mut *fresh))?
+                Job::Append {
+                    authority,
+                    batch,
+                    context,
+                    ..
+                } => {
+                    let recorded = self.run_append(
+                        edge,
+                        authority,
+                        batch,
+                        context,
+                        &now,
+                        Some(&mut *fresh),
+                        &mut keys,
+                    )?;
+                    self.trail_append(edge, &now, context, batch, &recorded)?;
+                    Outcome::Append(recorded)
                 }
-                Job::Load { batch, .. } => {
-                    request.run(edge, &Scope::Operator, batch, &now, None)?
+                Job::Load { batch, context, .. } => {
+                    let recorded = self.run_append(
+                        edge,
+                        &Authority::Installation,
+                        batch,
+                        context,
+                        &now,
+                        None,
+                        &mut keys,
+                    )?;
+                    self.trail_append(edge, &now, context, batch, &recorded)?;
+                    Outcome::Append(recorded)
                 }
                 Job::Replay {
                     first, time, batch, ..
-                } => match replayed_time(*first, time, edge, &now) {
-                    Ok(time) => request.run(edge, &Scope::Operator, batch, &time, None)?,
+                } => Outcome::Append(match replayed_time(*first, time, edge, &now) {
+                    Ok(time) => {
+                        self.run_batch(edge, &Authority::Installation, batch, None, &time, None)?
+                    }
                     Err(e) => Err(e),
-                },
+                }),
+                Job::Identity { change, trail, .. } => {
+                    let done = run_identity(&self.conn, change, &now)?;
+                    changed |= done.is_ok();
+                    if let Some(event) = trail {
+                        self.push_trail(edge, &now, &with_outcome(event, &done))?;
+                    }
+                    Outcome::Identity(done)
+                }
+                Job::Trail { event, .. } => Outcome::Trail(Ok(self.push_trail(edge, &now, event)?)),
             };
             outcomes.push(outcome);
         }
+        // Requests other nodes queued: each leaves its outcome for its node.
         let mut queued_outcomes = Vec::with_capacity(queued.len());
         for q in queued {
-            let request = Request {
-                conn: &self.conn,
-                cache: &self.cache,
-                pending: &self.pending,
-                shared: &self.shared,
+            let outcome = match &q.request {
+                QueuedRequest::Append {
+                    authority,
+                    batch,
+                    context,
+                } => {
+                    let recorded = self.run_append(
+                        edge,
+                        authority,
+                        batch,
+                        context,
+                        &now,
+                        Some(&mut *fresh),
+                        &mut keys,
+                    )?;
+                    self.trail_append(edge, &now, context, batch, &recorded)?;
+                    Some(QueuedDone::Append(recorded))
+                }
+                QueuedRequest::Trail { event, answer } => {
+                    let index = self.push_trail(edge, &now, event)?;
+                    answer.then_some(QueuedDone::Trail(index))
+                }
             };
-            queued_outcomes.push(request.run(edge, &q.scope, &q.batch, &now, Some(&mut *fresh))?);
+            queued_outcomes.push(outcome);
         }
-        if edge.frontier.size() == start && queued.is_empty() {
+        let ledger_grew = edge.frontier.size() != start.0;
+        let trail_grew = edge.trail.size() != start.1;
+        if !ledger_grew && !trail_grew && !changed && queued.is_empty() {
             self.conn.batch("ROLLBACK")?;
             self.cache.clear();
             edge.counters.forget(edge.counters.next_lot());
             return Ok(outcomes);
         }
-        let checkpoint = if edge.frontier.size() == start {
-            edge.latest.clone()
-        } else {
-            let checkpoint = sign(&self.shared.key, &edge.frontier)?;
+        let size = edge.frontier.size();
+        for k in &keys {
             self.conn.execute(
-                "INSERT INTO checkpoint (size, note) VALUES ($1, $2)",
+                "INSERT INTO idempotency (space, key, body, first, count, size, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[
-                    &codec::sql_index(edge.frontier.size()),
-                    &checkpoint.as_bytes(),
+                    &k.space,
+                    &k.key,
+                    &&k.body[..],
+                    &codec::sql_index(k.first),
+                    &codec::sql_index(k.count),
+                    &codec::sql_index(size),
+                    &now.text,
                 ],
             )?;
-            checkpoint
+        }
+        let checkpoint = if ledger_grew {
+            let cp = log::sign(&self.shared.key, &edge.frontier)?;
+            log::insert_checkpoint(&self.conn, LEDGER, &cp)?;
+            cp
+        } else {
+            edge.latest.clone()
         };
-        // The queued batches' outcomes go in with the entries: exactly once.
-        let tree = PgTree { conn: &self.conn };
+        let trail_checkpoint = if trail_grew {
+            let cp = log::sign(&self.shared.trail_key, &edge.trail)?;
+            log::insert_checkpoint(&self.conn, TRAIL, &cp)?;
+            cp
+        } else {
+            edge.trail_latest.clone()
+        };
+        // The queued requests' outcomes go in with the entries: exactly once.
         for (q, outcome) in queued.iter().zip(queued_outcomes) {
-            let answer =
-                outcome.and_then(|appended| receipts(appended, checkpoint.clone(), &tree, fresh));
-            crate::forward::finish(&self.conn, q.id, &answer)?;
+            let outcome = outcome.map(|o| match o {
+                QueuedDone::Append(recorded) => QueuedOutcome::Appended(
+                    recorded.and_then(|r| appended(r, &checkpoint, &self.conn, fresh)),
+                ),
+                QueuedDone::Trail(index) => QueuedOutcome::Trail(Ok(index)),
+            });
+            forward::finish(&self.conn, q.id, outcome.as_ref())?;
         }
         self.conn.batch("COMMIT")?;
         self.commits.fetch_add(1, Ordering::Relaxed);
         edge.latest = checkpoint;
+        edge.trail_latest = trail_checkpoint;
         Ok(outcomes)
     }
-}
 
-/// One request of a group, run inside its own savepoint.
-struct Request<'a> {
-    conn: &'a Conn,
-    cache: &'a ViewCache,
-    pending: &'a Pending,
-    shared: &'a Shared,
-}
-
-impl Request<'_> {
-    /// A refusal rolls the request back and becomes its outcome; a database
-    /// failure fails the group.
-    fn run(
+    /// Runs one append: its idempotency key first, then the batch inside its
+    /// own savepoint. A refusal rolls the batch back and becomes its
+    /// outcome; a database failure fails the group.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the group's state, passed apart so that the borrows stay disjoint"
+    )]
+    fn run_append(
         &self,
         edge: &mut Edge,
-        scope: &Scope,
+        authority: &Authority,
         batch: &[Record],
+        context: &WriteContext,
         now: &RecordTime,
         fresh: Option<&mut HashMap<NodeId, Hash>>,
-    ) -> DbResult<Outcome> {
+        keys: &mut Vec<PendingKey>,
+    ) -> DbResult<Result<Recorded, StoreError>> {
+        let space = context.actor.idempotency_space();
+        if let Some(idem) = &context.idempotency {
+            let earlier = keys
+                .iter()
+                .find(|k| k.space == space && k.key == idem.key())
+                .map(|k| (k.body, k.first, k.count, None));
+            let earlier = match earlier {
+                Some(found) => Some(found),
+                None => stored_key(&self.conn, &space, idem.key())?,
+            };
+            if let Some((body, first, count, size)) = earlier {
+                if body != *idem.body_digest() {
+                    return Ok(Err(StoreError::IdempotencyMismatch {
+                        key: idem.key().to_owned(),
+                    }));
+                }
+                return Ok(Ok(Recorded::Replay { first, count, size }));
+            }
+        }
+        let official = context.actor.official();
+        let recorded = self.run_batch(edge, authority, batch, official, now, fresh)?;
+        if let (Some(idem), Ok(Recorded::Fresh(entries))) = (&context.idempotency, &recorded) {
+            keys.push(PendingKey {
+                space,
+                key: idem.key().to_owned(),
+                body: *idem.body_digest(),
+                first: entries.first().map_or(edge.frontier.size(), |e| e.0),
+                count: entries.len() as u64,
+            });
+        }
+        Ok(recorded)
+    }
+
+    /// Runs one batch inside its own savepoint: every record must be
+    /// permitted to `authority` acting as `official` (`Authority::permits`),
+    /// then is sequenced and projected.
+    fn run_batch(
+        &self,
+        edge: &mut Edge,
+        authority: &Authority,
+        batch: &[Record],
+        official: Option<&str>,
+        now: &RecordTime,
+        fresh: Option<&mut HashMap<NodeId, Hash>>,
+    ) -> DbResult<Result<Recorded, StoreError>> {
         self.conn.batch("SAVEPOINT request")?;
         crate::view::prefetch(
             &crate::view::TableView {
-                conn: self.conn,
-                cache: self.cache,
-                pending: self.pending,
+                conn: &self.conn,
+                cache: &self.cache,
+                pending: &self.pending,
             },
             batch,
         )?;
@@ -554,17 +748,21 @@ impl Request<'_> {
         let mut nodes = Vec::new();
         let mut appended = Vec::new();
         let sequencer = Sequencer {
-            conn: self.conn,
-            cache: self.cache,
-            pending: self.pending,
+            conn: &self.conn,
+            cache: &self.cache,
+            pending: &self.pending,
             counters: &edge.counters,
             secret: &self.shared.secret,
             projector: &self.shared.projector,
         };
         let mut refused = None;
         for (i, record) in batch.iter().enumerate() {
-            if let Err(e) = permitted(scope, i, record) {
-                refused = Some(e);
+            if let Err(e) = authority.permits(record, official) {
+                refused = Some(StoreError::Forbidden {
+                    record: i,
+                    field: e.field,
+                    why: e.why,
+                });
                 break;
             }
             let index = edge.frontier.size();
@@ -601,13 +799,107 @@ impl Request<'_> {
             edge.counters.forget(next_lot);
             return Ok(Err(error));
         }
-        self.pending.flush(self.conn)?;
+        self.pending.flush(&self.conn)?;
         self.conn.batch("RELEASE request")?;
         if let Some(fresh) = fresh {
             fresh.extend(nodes);
         }
-        Ok(Ok(appended))
+        Ok(Ok(Recorded::Fresh(appended)))
     }
+
+    /// Appends `event` to the trail and answers with its index.
+    fn push_trail(&self, edge: &mut Edge, now: &RecordTime, event: &TrailEvent) -> DbResult<u64> {
+        let index = edge.trail.size();
+        let leaf = trail::insert(&self.conn, index, now, event)?;
+        for (id, hash) in edge.trail.push(leaf) {
+            // The leaf is the trail row's; low levels are recomputed (see Nodes).
+            if id.level >= LOWEST_STORED_LEVEL {
+                self.conn.execute(
+                    "INSERT INTO trail_node (level, idx, hash) VALUES ($1, $2, $3)",
+                    &[
+                        &i16::from(id.level),
+                        &codec::sql_index(id.index),
+                        &&hash.0[..],
+                    ],
+                )?;
+            }
+        }
+        Ok(index)
+    }
+
+    /// The trail entry of an append, refused or not.
+    fn trail_append(
+        &self,
+        edge: &mut Edge,
+        now: &RecordTime,
+        context: &WriteContext,
+        batch: &[Record],
+        outcome: &Result<Recorded, StoreError>,
+    ) -> DbResult<()> {
+        let outcome = match outcome {
+            Ok(Recorded::Fresh(entries)) => AppendOutcome::Recorded(
+                entries.first().zip(entries.last()).map(|(f, l)| (f.0, l.0)),
+            ),
+            Ok(Recorded::Replay { first, count, .. }) => AppendOutcome::Replayed {
+                first: *first,
+                count: *count,
+            },
+            Err(e) => AppendOutcome::Failed(e),
+        };
+        self.push_trail(edge, now, &append_event(context, batch, outcome))?;
+        Ok(())
+    }
+}
+
+/// Runs one identity change inside its own savepoint: a refusal rolls it
+/// back and is its outcome.
+fn run_identity(
+    conn: &Conn,
+    change: &Change,
+    now: &RecordTime,
+) -> DbResult<Result<Done, StoreError>> {
+    conn.batch("SAVEPOINT identity")?;
+    let done = identity::apply(conn, now, change);
+    conn.batch(if done.is_err() {
+        "ROLLBACK TO identity; RELEASE identity"
+    } else {
+        "RELEASE identity"
+    })?;
+    Ok(done)
+}
+
+/// A change's trail event with the refusal it met, if it was refused.
+fn with_outcome(event: &TrailEvent, done: &Result<Done, StoreError>) -> TrailEvent {
+    let mut event = event.clone();
+    if let Err(e) = done {
+        event.status = error_status(e);
+        event.detail = e.to_string();
+    }
+    event
+}
+
+/// The idempotency row of `(space, key)`: body digest, first entry, count and
+/// checkpoint size.
+type StoredKey = ([u8; 32], u64, u64, Option<u64>);
+
+fn stored_key(conn: &Conn, space: &str, key: &str) -> DbResult<Option<StoredKey>> {
+    let Some(r) = conn.query_opt(
+        "SELECT body, first, count, size FROM idempotency WHERE space = $1 AND key = $2",
+        &[&space, &key],
+    )?
+    else {
+        return Ok(None);
+    };
+    let body: Vec<u8> = r.try_get(0)?;
+    let body: [u8; 32] = body
+        .try_into()
+        .map_err(|_| DbError::corrupt("idempotency body", "not 32 bytes"))?;
+    Ok(Some((
+        body,
+        codec::index("first", r.try_get(1)?)?,
+        codec::index("count", r.try_get(2)?)?,
+        Some(codec::index("size", r.try_get(3)?)?),
+    )))
 }
 
 /// The record time a replayed batch keeps: it must continue the log at its
@@ -635,32 +927,6 @@ fn replayed_time(
     Ok(time)
 }
 
-/// Signs the checkpoint of the tree's current size and root (C2SP tlog-checkpoint).
-fn sign(key: &LogKey, frontier: &Frontier) -> DbResult<SignedCheckpoint> {
-    let checkpoint = Checkpoint::new(key.origin(), frontier.size(), frontier.root())
-        .map_err(|e| DbError::corrupt("log origin", e))?;
-    Ok(checkpoint.sign(key))
-}
-
-/// Whether `scope` may write `record` (DESIGN.md §3: the scope is checked in
-/// the storage layer, not by each handler).
-fn permitted(scope: &Scope, i: usize, record: &Record) -> Result<(), StoreError> {
-    match record {
-        Record::Flow(f) if !scope.may_record_for(&f.enterprise) => Err(StoreError::Forbidden {
-            record: i,
-            why: format!(
-                "only {} itself or the operator records its flows",
-                f.enterprise
-            ),
-        }),
-        Record::Act(_) if !scope.may_act() => Err(StoreError::Forbidden {
-            record: i,
-            why: "only the operator performs acts on the register".to_owned(),
-        }),
-        _ => Ok(()),
-    }
-}
-
 /// Answers a request of a group that failed as a whole.
 fn fail(job: Job, error: StoreError) {
     match job {
@@ -668,6 +934,12 @@ fn fail(job: Job, error: StoreError) {
             let _ = reply.send(Err(error));
         }
         Job::Append { reply, .. } => {
+            let _ = reply.send(Err(error));
+        }
+        Job::Identity { reply, .. } => {
+            let _ = reply.send(Err(error));
+        }
+        Job::Trail { reply, .. } => {
             let _ = reply.send(Err(error));
         }
     }
@@ -681,32 +953,73 @@ fn answer(
     job: Job,
     outcome: Outcome,
     checkpoint: &SignedCheckpoint,
-    tree: &PgTree<'_>,
+    conn: &Conn,
     fresh: &HashMap<NodeId, Hash>,
 ) {
-    match job {
-        Job::Load { reply, .. } | Job::Replay { reply, .. } => {
-            let _ = reply.send(outcome.map(|_| checkpoint.clone()));
+    match (job, outcome) {
+        (Job::Load { reply, .. } | Job::Replay { reply, .. }, Outcome::Append(recorded)) => {
+            let _ = reply.send(recorded.map(|_| checkpoint.clone()));
         }
-        Job::Append { reply, .. } => {
-            let answer =
-                outcome.and_then(|appended| receipts(appended, checkpoint.clone(), tree, fresh));
-            let _ = reply.send(answer);
+        (Job::Append { reply, .. }, Outcome::Append(recorded)) => {
+            let _ = reply.send(recorded.and_then(|r| appended(r, checkpoint, conn, fresh)));
+        }
+        (Job::Identity { reply, .. }, Outcome::Identity(done)) => {
+            let _ = reply.send(done);
+        }
+        (Job::Trail { reply, .. }, Outcome::Trail(index)) => {
+            let _ = reply.send(index);
+        }
+        (job, _) => fail(
+            job,
+            StoreError::Internal("a request got another kind's outcome".to_owned()),
+        ),
+    }
+}
+
+/// What an append answers: receipts against the group's checkpoint for
+/// fresh entries, the first request's receipts for a retry.
+fn appended(
+    recorded: Recorded,
+    checkpoint: &SignedCheckpoint,
+    conn: &Conn,
+    fresh: &HashMap<NodeId, Hash>,
+) -> Result<Appended, StoreError> {
+    match recorded {
+        Recorded::Fresh(entries) => receipts(entries, checkpoint.clone(), conn, fresh, false),
+        Recorded::Replay { first, count, size } => {
+            let size = size.unwrap_or(checkpoint.checkpoint().size());
+            let at = log::checkpoint_at(conn, LEDGER, size)?
+                .ok_or_else(|| StoreError::Internal(format!("no checkpoint of size {size}")))?;
+            let entries = (first..first + count)
+                .map(|index| {
+                    let row = conn
+                        .query_opt(
+                            "SELECT entry FROM ledger WHERE idx = $1",
+                            &[&codec::sql_index(index)],
+                        )?
+                        .ok_or_else(|| {
+                            DbError::corrupt("ledger", format!("entry {index} is missing"))
+                        })?;
+                    Ok((index, row.try_get(0)?))
+                })
+                .collect::<DbResult<Vec<_>>>()?;
+            receipts(entries, at, conn, fresh, true)
         }
     }
 }
 
-/// Receipts against the commit's checkpoint; the nodes the commit wrote are
-/// still in memory, so a proof reads at most a few older nodes.
+/// Receipts against `checkpoint`; the nodes the commit wrote are still in
+/// memory, so a proof reads at most a few older nodes.
 fn receipts(
-    appended: Vec<(u64, Vec<u8>)>,
+    entries: Vec<(u64, Vec<u8>)>,
     checkpoint: SignedCheckpoint,
-    tree: &PgTree<'_>,
+    conn: &Conn,
     fresh: &HashMap<NodeId, Hash>,
+    replayed: bool,
 ) -> Result<Appended, StoreError> {
     let size = checkpoint.checkpoint().size();
-    let nodes = nodes(tree, Some(fresh));
-    let receipts = appended
+    let nodes = log::nodes(conn, LEDGER, Some(fresh));
+    let receipts = entries
         .into_iter()
         .map(|(index, entry)| {
             let proof = inclusion_proof(index, size, &nodes).map_err(StoreError::internal)?;
@@ -721,5 +1034,6 @@ fn receipts(
     Ok(Appended {
         receipts,
         checkpoint,
+        replayed,
     })
 }

@@ -11,7 +11,8 @@ use retrace_domain::uscc::Uscc;
 use retrace_store::conformance::{self, lots, parties, records};
 use retrace_store::trace::{Direction, MAX_TRACE_EDGES};
 use retrace_store::{
-    EntryFilter, FlagFilter, MAX_PAGE, PageRequest, Scope, StockFilter, Store, StoreError,
+    Authority, EntryFilter, FlagFilter, MAX_PAGE, PageRequest, Scope, StockFilter, Store,
+    StoreError, WriteContext,
 };
 use retrace_store_postgres::PgStore;
 use retrace_store_sqlite::{SqliteConfig, SqliteStore};
@@ -22,6 +23,7 @@ fn sqlite(dir: &std::path::Path) -> SqliteStore {
         &dir.join("cross.db"),
         SqliteConfig {
             log_key: c.log_key,
+            trail_key: c.trail_key,
             salt_secret: c.salt_secret,
             clock: c.clock,
             projector: c.projector,
@@ -51,7 +53,7 @@ async fn same_tables(lite: &SqliteStore, pg: &PgStore) {
 fn scopes() -> Vec<Scope> {
     let p = parties();
     vec![
-        Scope::Operator,
+        Scope::Installation,
         Scope::Enterprise(p.exporter.clone()),
         Scope::Enterprise(p.smelter.clone()),
         Scope::Group(retrace_domain::enterprise::Group::NorthernRareEarth),
@@ -151,22 +153,22 @@ async fn same_reads(lite: &SqliteStore, pg: &PgStore, lot_ids: &[LotId]) {
     assert_eq!(
         shown(
             &lite
-                .entries(&Scope::Operator, &EntryFilter::default(), &bad)
+                .entries(&Scope::Installation, &EntryFilter::default(), &bad)
                 .await
         ),
         shown(
-            &pg.entries(&Scope::Operator, &EntryFilter::default(), &bad)
+            &pg.entries(&Scope::Installation, &EntryFilter::default(), &bad)
                 .await
         )
     );
     assert_eq!(
         shown(
             &lite
-                .stock(&Scope::Operator, &StockFilter::default(), &bad)
+                .stock(&Scope::Installation, &StockFilter::default(), &bad)
                 .await
         ),
         shown(
-            &pg.stock(&Scope::Operator, &StockFilter::default(), &bad)
+            &pg.stock(&Scope::Installation, &StockFilter::default(), &bad)
                 .await
         )
     );
@@ -207,9 +209,9 @@ async fn both_stores_tell_the_same_story() {
     let p = parties();
     let l = lots();
     let later = records::may(60 * 24 * 40);
-    let batches: Vec<(Scope, Vec<Record>)> = vec![
+    let batches: Vec<(Authority, Vec<Record>)> = vec![
         (
-            Scope::Operator,
+            Authority::Installation,
             vec![records::ship(
                 later,
                 &p.miner,
@@ -220,22 +222,22 @@ async fn both_stores_tell_the_same_story() {
             )],
         ),
         (
-            Scope::Operator,
+            Authority::Installation,
             vec![
                 records::adjust(later, &p.exporter, &l.opening, -1_000),
                 records::ship(later, &p.exporter, &l.opening, 1_000, &p.exporter, "X-1"),
             ],
         ),
         (
-            Scope::Enterprise(p.smelter.clone()),
+            Authority::Enterprise(p.smelter.clone()),
             vec![records::adjust(later, &p.exporter, &l.opening, -1_000)],
         ),
         (
-            Scope::Operator,
+            Authority::Installation,
             vec![records::correction(later, &p.exporter, 10_000)],
         ),
         (
-            Scope::Operator,
+            Authority::Installation,
             vec![records::opening(
                 records::may(0) + time::Duration::days(3650),
                 &p.exporter,
@@ -244,14 +246,14 @@ async fn both_stores_tell_the_same_story() {
             )],
         ),
         (
-            Scope::Operator,
+            Authority::Installation,
             vec![
                 records::opening(later, &p.exporter, "TWICE", 1_000),
                 records::opening(later, &p.exporter, "TWICE", 1_000),
             ],
         ),
         (
-            Scope::Operator,
+            Authority::Installation,
             vec![records::receive(
                 later,
                 &p.magnet_maker,
@@ -264,10 +266,13 @@ async fn both_stores_tell_the_same_story() {
     ];
     for (scope, batch) in batches {
         let a = lite
-            .append(&scope, batch.clone())
+            .append(&scope, batch.clone(), &WriteContext::installation("test"))
             .await
             .map(|a| a.checkpoint);
-        let b = pg.append(&scope, batch).await.map(|a| a.checkpoint);
+        let b = pg
+            .append(&scope, batch, &WriteContext::installation("test"))
+            .await
+            .map(|a| a.checkpoint);
         assert_eq!(shown(&a), shown(&b), "the same batch, the same answer");
     }
     same_tables(&lite, &pg).await;
@@ -402,8 +407,8 @@ proptest! {
             let lite = sqlite(dir.path());
             let (pg, _) = db.open();
             for batch in batches(&ops, chunk) {
-                let a = lite.append(&Scope::Operator, batch.clone()).await.map(|a| a.checkpoint);
-                let b = pg.append(&Scope::Operator, batch).await.map(|a| a.checkpoint);
+                let a = lite.append(&Authority::Installation, batch.clone(), &WriteContext::installation("test")).await.map(|a| a.checkpoint);
+                let b = pg.append(&Authority::Installation, batch, &WriteContext::installation("test")).await.map(|a| a.checkpoint);
                 assert_eq!(shown(&a), shown(&b));
             }
             same_tables(&lite, &pg).await;

@@ -176,8 +176,8 @@ async fn a_replica_never_answers_beyond_what_the_primary_signed() {
     let verifier = common::key().verifier();
     let mut records = fixture();
     let last = records.split_off(30);
-    store.load(records).unwrap();
-    store.load(last).unwrap();
+    store.load(records, "test").unwrap();
+    store.load(last, "test").unwrap();
     let primary_only = PgStore::open(&primary_url, common::config(common::clock())).unwrap();
 
     // The replica catches up; what it lists meanwhile is what the primary signed.
@@ -192,7 +192,7 @@ async fn a_replica_never_answers_beyond_what_the_primary_signed() {
     loop {
         let page = store
             .entries(
-                &Scope::Operator,
+                &Scope::Installation,
                 &EntryFilter::default(),
                 &PageRequest::first(MAX_PAGE),
             )
@@ -233,12 +233,14 @@ async fn a_replica_never_answers_beyond_what_the_primary_signed() {
         assert_eq!(
             format!(
                 "{:?}",
-                store.trace(&Scope::Operator, lot, direction, &page).await
+                store
+                    .trace(&Scope::Installation, lot, direction, &page)
+                    .await
             ),
             format!(
                 "{:?}",
                 primary_only
-                    .trace(&Scope::Operator, lot, direction, &page)
+                    .trace(&Scope::Installation, lot, direction, &page)
                     .await
             ),
             "the replica traces as the primary does"
@@ -249,7 +251,7 @@ async fn a_replica_never_answers_beyond_what_the_primary_signed() {
             "{:?}",
             store
                 .flags(
-                    &Scope::Operator,
+                    &Scope::Installation,
                     &FlagFilter::default(),
                     &PageRequest::first(MAX_PAGE)
                 )
@@ -259,7 +261,7 @@ async fn a_replica_never_answers_beyond_what_the_primary_signed() {
             "{:?}",
             primary_only
                 .flags(
-                    &Scope::Operator,
+                    &Scope::Installation,
                     &FlagFilter::default(),
                     &PageRequest::first(MAX_PAGE)
                 )

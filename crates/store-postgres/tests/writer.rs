@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use retrace_ledger::proof::verify_consistency;
 use retrace_store::conformance::{UNLICENSED_EXPORT, fixture, lots, parties, records};
-use retrace_store::{AuditProblem, Scope, Store};
+use retrace_store::{AuditProblem, Authority, Scope, Store, WriteContext};
 
 fn register() -> Vec<retrace_domain::record::Record> {
     fixture()
@@ -29,7 +29,7 @@ async fn concurrent_appends_share_commits() {
         return;
     };
     let (store, verifier) = db.open();
-    store.load(register()).unwrap();
+    store.load(register(), "test").unwrap();
     let store = Arc::new(store);
     let before = store.commits();
     let exporter = parties().exporter;
@@ -45,7 +45,11 @@ async fn concurrent_appends_share_commits() {
                     1_000_000 + n,
                 );
                 store
-                    .append(&Scope::Enterprise(exporter.clone()), vec![record])
+                    .append(
+                        &Authority::Enterprise(exporter.clone()),
+                        vec![record],
+                        &WriteContext::installation("test"),
+                    )
                     .await
             })
         })
@@ -71,7 +75,7 @@ async fn the_database_refuses_to_change_the_ledger() {
         return;
     };
     let (store, _) = db.open();
-    store.load(fixture()).unwrap();
+    store.load(fixture(), "test").unwrap();
     for sql in [
         "UPDATE ledger SET kind = 'flow.ship' WHERE idx = 0",
         "DELETE FROM ledger WHERE idx = 0",
@@ -91,7 +95,7 @@ async fn the_database_refuses_to_change_the_ledger() {
     let (l, p) = (lots(), parties());
     drop(store);
     let (store, _) = db.open();
-    assert!(store.lot(&Scope::Operator, &l.ore).await.is_ok());
+    assert!(store.lot(&Scope::Installation, &l.ore).await.is_ok());
     assert!(store.entry(&Scope::Enterprise(p.miner), 15).await.is_ok());
 }
 
@@ -101,7 +105,14 @@ async fn the_audit_names_what_was_changed() {
         return;
     };
     let (store, _) = db.open();
-    store.append(&Scope::Operator, fixture()).await.unwrap();
+    store
+        .append(
+            &Authority::Installation,
+            fixture(),
+            &WriteContext::installation("test"),
+        )
+        .await
+        .unwrap();
     let clean = store.audit(None).await.unwrap();
     assert!(clean.problems.is_empty(), "{:#?}", clean.problems);
     assert_eq!(clean.entries, fixture().len() as u64);
@@ -170,12 +181,16 @@ async fn a_reopened_store_goes_on_from_its_last_commit() {
     let exporter = parties().exporter;
     let old = {
         let (store, _) = db.open();
-        store.load(register()).unwrap();
+        store.load(register(), "test").unwrap();
         let batch = (0..7)
             .map(|n| records::opening(records::may(n), &exporter, &format!("R-{n}"), 5_000))
             .collect();
         store
-            .append(&Scope::Operator, batch)
+            .append(
+                &Authority::Installation,
+                batch,
+                &WriteContext::installation("test"),
+            )
             .await
             .unwrap()
             .checkpoint
@@ -185,7 +200,14 @@ async fn a_reopened_store_goes_on_from_its_last_commit() {
     let more = (7..40)
         .map(|n| records::opening(records::may(n), &exporter, &format!("R-{n}"), 5_000))
         .collect();
-    let appended = store.append(&Scope::Operator, more).await.unwrap();
+    let appended = store
+        .append(
+            &Authority::Installation,
+            more,
+            &WriteContext::installation("test"),
+        )
+        .await
+        .unwrap();
     for receipt in &appended.receipts {
         receipt.verify(&verifier).unwrap();
     }
@@ -215,11 +237,15 @@ async fn one_sequencer_at_a_time() {
     };
     let (first, _) = db.open();
     let (second, verifier) = db.open();
-    first.load(register()).unwrap();
+    first.load(register(), "test").unwrap();
     let exporter = parties().exporter;
     let record = |n: i64| records::opening(records::may(n), &exporter, &format!("L-{n}"), 5_000);
     let forwarded = second
-        .append(&Scope::Enterprise(exporter.clone()), vec![record(1)])
+        .append(
+            &Authority::Enterprise(exporter.clone()),
+            vec![record(1)],
+            &WriteContext::installation("test"),
+        )
         .await
         .unwrap();
     assert_eq!(forwarded.receipts[0].index, register().len() as u64);
@@ -231,7 +257,11 @@ async fn one_sequencer_at_a_time() {
         "the first sequenced its load and the queued batch"
     );
     let refused = second
-        .append(&Scope::Enterprise(parties().miner), vec![record(2)])
+        .append(
+            &Authority::Enterprise(parties().miner),
+            vec![record(2)],
+            &WriteContext::installation("test"),
+        )
         .await;
     assert!(
         matches!(
@@ -242,7 +272,11 @@ async fn one_sequencer_at_a_time() {
     );
     drop(first);
     let appended = second
-        .append(&Scope::Operator, vec![record(3)])
+        .append(
+            &Authority::Installation,
+            vec![record(3)],
+            &WriteContext::installation("test"),
+        )
         .await
         .unwrap();
     assert_eq!(appended.receipts[0].index, register().len() as u64 + 1);
@@ -268,7 +302,7 @@ async fn append_until_killed() {
     };
     let store =
         retrace_store_postgres::PgStore::open(&url, common::config(common::clock())).unwrap();
-    store.load(register()).unwrap();
+    store.load(register(), "test").unwrap();
     let exporter = parties().exporter;
     for n in 0.. {
         let record = records::opening(
@@ -277,7 +311,14 @@ async fn append_until_killed() {
             &format!("K-{n}"),
             1_000,
         );
-        let appended = store.append(&Scope::Operator, vec![record]).await.unwrap();
+        let appended = store
+            .append(
+                &Authority::Installation,
+                vec![record],
+                &WriteContext::installation("test"),
+            )
+            .await
+            .unwrap();
         println!("acked {}", appended.checkpoint.checkpoint().size());
     }
 }
@@ -330,8 +371,9 @@ async fn kill_9_loses_no_acknowledged_append() {
     let exporter = parties().exporter;
     let more = store
         .append(
-            &Scope::Operator,
+            &Authority::Installation,
             vec![records::opening(records::may(1), &exporter, "AFTER", 1_000)],
+            &WriteContext::installation("test"),
         )
         .await
         .unwrap();
@@ -348,7 +390,7 @@ async fn the_sequencer_role_may_not_change_the_ledger() {
         return;
     };
     let (store, _) = db.open();
-    store.load(fixture()).unwrap();
+    store.load(fixture(), "test").unwrap();
     for sql in [
         "UPDATE ledger SET kind = 'flow.ship' WHERE idx = 0",
         "DELETE FROM leaf WHERE idx = 0",

@@ -16,22 +16,28 @@
 //! 4. Every record is replayed through the same projector into a scratch
 //!    database, with `now` = its stored record time, and every table is
 //!    compared with the live one row by row, by primary key.
+//! 5. The audit trail gets steps 1–3 of its own: every trail entry decodes,
+//!    rehashes to its leaf and agrees with the columns beside it, its tree
+//!    is recomputed and every trail checkpoint must carry the trail key's
+//!    signature and the recomputed root.
 
 use std::cmp::Ordering;
 
+use retrace_ledger::checkpoint::LogVerifier;
 use retrace_ledger::hash::Hash;
 use retrace_store::audit::{
-    self, CheckpointCheck, StoredEntry, TableDifferences, TreeReport, TreeScan, problem,
+    self, CheckpointCheck, StoredEntry, StoredTrail, TableDifferences, TreeReport, TreeScan,
+    problem,
 };
 use retrace_store::cache::ViewCache;
 use retrace_store::digest::{self, TABLES, TableDigest};
-use retrace_store::nodes::LOWEST_STORED_LEVEL;
 use retrace_store::{AuditProblem, AuditReport, StoreError};
 use rusqlite::types::Value;
 use rusqlite::{Connection, Rows};
 
 use crate::codec;
 use crate::error::{DbError, DbResult};
+use crate::log::{LEDGER, LOWEST_STORED_LEVEL, Log, TRAIL};
 use crate::schema;
 use crate::sequence::{Positions, SequenceError, Sequencer};
 use crate::writer::Shared;
@@ -49,6 +55,14 @@ const GUARDS: &[&str] = &[
     "tree_node_no_delete",
     "checkpoint_no_update",
     "checkpoint_no_delete",
+    "trail_no_update",
+    "trail_no_delete",
+    "trail_enterprise_no_update",
+    "trail_enterprise_no_delete",
+    "trail_node_no_update",
+    "trail_node_no_delete",
+    "trail_checkpoint_no_update",
+    "trail_checkpoint_no_delete",
 ];
 
 /// The tables rebuilt from the ledger and compared, with their primary keys.
@@ -72,6 +86,7 @@ const COMPARED: &[(&str, &[&str])] = &[
 
 /// The stored tree of one connection, read level by level in index order.
 struct SqliteScan<'s> {
+    log: Log,
     leaves: Rows<'s>,
     /// Cursors of the stored levels, from [`LOWEST_STORED_LEVEL`] up.
     levels: Vec<Rows<'s>>,
@@ -106,9 +121,10 @@ impl TreeScan for SqliteScan<'_> {
     }
 
     fn nodes_above(&mut self, level: u8) -> DbResult<Vec<(u64, u64)>> {
-        let mut beyond = self
-            .conn
-            .prepare("SELECT level, idx FROM tree_node WHERE level > ?1 ORDER BY level, idx")?;
+        let mut beyond = self.conn.prepare(&format!(
+            "SELECT level, idx FROM {} WHERE level > ?1 ORDER BY level, idx",
+            self.log.nodes
+        ))?;
         let mut rows = beyond.query([level])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
@@ -121,19 +137,25 @@ impl TreeScan for SqliteScan<'_> {
     }
 }
 
-/// Streams the stored leaves (`ledger.leaf`) through the shared tree pass
+/// Streams the stored leaves of `log` through the shared tree pass
 /// ([`retrace_store::audit::verify_tree`]), comparing every stored node.
-pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeReport> {
-    let last: Option<i64> = conn.query_row("SELECT MAX(idx) FROM ledger", [], |r| r.get(0))?;
-    let stored = last.map_or(0, |l| codec::index("leaf index", l).map_or(0, |l| l + 1));
+pub(crate) fn verify_tree(conn: &Connection, log: Log, sizes: &[u64]) -> DbResult<TreeReport> {
+    let stored = crate::log::size(conn, log)?;
     let top = if stored == 0 {
         0
     } else {
         63 - stored.leading_zeros()
     };
-    let mut leaves = conn.prepare("SELECT idx, leaf FROM ledger ORDER BY idx")?;
+    let mut leaves = conn.prepare(&format!(
+        "SELECT idx, leaf FROM {} ORDER BY idx",
+        log.leaves
+    ))?;
+    let nodes_sql = format!(
+        "SELECT idx, hash FROM {} WHERE level = ?1 ORDER BY idx",
+        log.nodes
+    );
     let mut statements = (u32::from(LOWEST_STORED_LEVEL)..=top.max(u32::from(LOWEST_STORED_LEVEL)))
-        .map(|_| conn.prepare("SELECT idx, hash FROM tree_node WHERE level = ?1 ORDER BY idx"))
+        .map(|_| conn.prepare(&nodes_sql))
         .collect::<Result<Vec<_>, _>>()?;
     let levels = statements
         .iter_mut()
@@ -141,11 +163,12 @@ pub(crate) fn verify_tree(conn: &Connection, sizes: &[u64]) -> DbResult<TreeRepo
         .map(|(st, level)| st.query([level]))
         .collect::<Result<Vec<Rows<'_>>, _>>()?;
     let mut scan = SqliteScan {
+        log,
         leaves: leaves.query([])?,
         levels,
         conn,
     };
-    audit::verify_tree(&mut scan, stored, sizes)
+    audit::verify_tree(&mut scan, log, stored, sizes)
 }
 
 /// Runs the whole audit on `live`, which the caller holds in one read
@@ -174,45 +197,114 @@ pub(crate) fn audit(
     scratch.execute_batch("BEGIN").map_err(DbError::from)?;
     report.entries = check_entries(live, &scratch, shared, &mut report.problems)?;
 
-    let stored: Vec<u64> = {
-        let mut st = live
-            .prepare("SELECT size FROM checkpoint ORDER BY size")
-            .map_err(DbError::from)?;
-        let sizes = st
-            .query_map([], |r| r.get::<_, i64>(0))
-            .map_err(DbError::from)?;
-        sizes
-            .map(|s| Ok(codec::index("checkpoint size", s.map_err(DbError::from)?)?))
-            .collect::<DbResult<_>>()?
-    };
-    let tree = verify_tree(live, &audit::checkpoint_sizes(stored, extra))?;
-    if tree.size != report.entries {
-        report.problems.push(problem(
-            "ledger",
-            "*",
-            None,
-            format!("{} leaves stored for {} entries", tree.size, report.entries),
-        ));
-    }
+    let (tree, checked) = check_log(
+        live,
+        LEDGER,
+        shared.key.verifier(),
+        report.entries,
+        extra,
+        &mut report.problems,
+    )?;
     report.root = Some(tree.root);
-    report.problems.extend(tree.problems.iter().cloned());
-
-    let mut checkpoints = CheckpointCheck::new(shared.key.verifier(), &tree);
-    let mut st = live
-        .prepare("SELECT size, note FROM checkpoint ORDER BY size")
-        .map_err(DbError::from)?;
-    let mut rows = st.query([]).map_err(DbError::from)?;
-    while let Some(r) = rows.next().map_err(DbError::from)? {
-        let size: i64 = r.get(0).map_err(DbError::from)?;
-        let note: Vec<u8> = r.get(1).map_err(DbError::from)?;
-        checkpoints.stored(size, &note, &mut report);
-    }
-    checkpoints.finish(extra, &mut report);
+    report.checkpoints_checked = checked;
+    report.trail_entries = check_trail(live, &mut report.problems)?;
+    let (trail, checked) = check_log(
+        live,
+        TRAIL,
+        shared.trail_key.verifier(),
+        report.trail_entries,
+        None,
+        &mut report.problems,
+    )?;
+    report.trail_root = Some(trail.root);
+    report.trail_checkpoints_checked = checked;
 
     for (table, key) in COMPARED {
         report.rows_compared += compare_table(live, &scratch, table, key, &mut report.problems)?;
     }
     Ok(report)
+}
+
+/// Steps 2 and 3 for one log of `entries` entries: recomputes its tree and
+/// checks every stored checkpoint, and `extra` if given, against it.
+/// Answers with the tree and the number of checkpoints checked.
+fn check_log(
+    live: &Connection,
+    log: Log,
+    verifier: LogVerifier,
+    entries: u64,
+    extra: Option<&[u8]>,
+    problems: &mut Vec<AuditProblem>,
+) -> DbResult<(TreeReport, u64)> {
+    let stored: Vec<u64> = {
+        let mut st = live.prepare(&format!(
+            "SELECT size FROM {} ORDER BY size",
+            log.checkpoints
+        ))?;
+        let sizes = st.query_map([], |r| r.get::<_, i64>(0))?;
+        sizes
+            .map(|s| Ok(codec::index("checkpoint size", s?)?))
+            .collect::<DbResult<_>>()?
+    };
+    let tree = verify_tree(live, log, &audit::checkpoint_sizes(stored, extra))?;
+    let mut checkpoints = CheckpointCheck::new(log, verifier, &tree, entries, problems);
+    let mut st = live.prepare(&format!(
+        "SELECT size, note FROM {} ORDER BY size",
+        log.checkpoints
+    ))?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let note: Vec<u8> = r.get(1)?;
+        checkpoints.stored(r.get(0)?, &note, problems);
+    }
+    let checked = checkpoints.finish(extra, problems);
+    drop(rows);
+    Ok((tree, checked))
+}
+
+/// Step 5's re-read of the trail ([`retrace_store::audit::check_trail_entry`]).
+/// Returns the number of entries.
+fn check_trail(live: &Connection, problems: &mut Vec<AuditProblem>) -> DbResult<u64> {
+    let mut st = live.prepare(
+        "SELECT idx, time, account, action, actor_region, region, entry, leaf FROM trail ORDER BY idx",
+    )?;
+    let mut by = live.prepare_cached(
+        "SELECT enterprise FROM trail_enterprise WHERE idx = ?1 ORDER BY enterprise",
+    )?;
+    let mut rows = st.query([])?;
+    let mut count = 0u64;
+    while let Some(row) = rows.next()? {
+        let idx = codec::index("trail index", row.get(0)?)?;
+        let (time, account, action, actor_region, region): (
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+        ) = (
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+        );
+        let (entry, leaf): (Vec<u8>, Vec<u8>) = (row.get(6)?, row.get(7)?);
+        let filed: Vec<String> = by
+            .query_map([codec::sql_index(idx)], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let stored = StoredTrail {
+            idx,
+            time: &time,
+            account: account.as_deref(),
+            action: &action,
+            actor_region: actor_region.as_deref(),
+            region: region.as_deref(),
+            entry: &entry,
+            leaf: &leaf,
+        };
+        count = audit::check_trail_entry(&stored, &filed, count, problems)?;
+    }
+    Ok(count)
 }
 
 /// Re-reads every entry (step 1) and replays its record into `scratch`

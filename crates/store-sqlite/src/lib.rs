@@ -11,7 +11,9 @@
 //! | sequence (ledger index, leaf hash, group commit) | `writer`, `sequence` |
 //! | project (same transaction) | `sequence`, with `retrace_store::cache` |
 //! | receipt (signed checkpoint + inclusion proof) | `writer` |
-//! | read side, scoped | `read`, `visibility`, `trace` |
+//! | read side, scoped | `read`, `register`, `visibility`, `trace` |
+//! | accounts, sessions, tokens, throttle state | `identity` |
+//! | the audit trail, a second Merkle log | `trail`, `log` |
 //! | rebuild and compare | `audit` |
 //! | connections, pragmas, migrations | `schema` |
 //! | the physical limit the benchmark compares with | `raw` |
@@ -21,12 +23,16 @@
 mod audit;
 mod codec;
 mod error;
+mod identity;
+mod log;
 mod raw;
 mod read;
+mod register;
 mod schema;
 mod sequence;
 mod store;
 mod trace;
+mod trail;
 mod view;
 mod visibility;
 mod writer;

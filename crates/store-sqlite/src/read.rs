@@ -11,6 +11,7 @@ use retrace_ledger::checkpoint::SignedCheckpoint;
 use retrace_ledger::hash::Hash;
 use retrace_ledger::proof::{consistency_proof, inclusion_proof};
 use retrace_ledger::receipt::Receipt;
+use retrace_store::public::PublicLot;
 use retrace_store::trace::{Direction, TraceAnswer};
 use retrace_store::{
     EntryFilter, EntryView, FlagFilter, FlagView, LotView, MAX_PAGE, Page, PageRequest, Position,
@@ -21,13 +22,18 @@ use rusqlite::{Connection, Row, params_from_iter};
 
 use crate::codec;
 use crate::error::{DbError, DbResult};
+use crate::log::{self, LEDGER, latest_checkpoint};
 use crate::schema;
 use crate::trace::TableTrace;
 use crate::visibility::{self, Condition};
-use crate::writer::{SqliteTree, latest_checkpoint, nodes};
 
-/// Idle read connections kept open; more are opened under load and closed after.
-const POOL_SIZE: usize = 4;
+/// Read connections: at most this many reads run at once
+/// ([`crate::SqliteStore`] holds a semaphore of as many permits), so the pool
+/// never opens more and every connection is kept. Opening one parses the
+/// schema — far more work than a typical read — so a pool that opened
+/// connections under load and closed them after spent its time there; and
+/// more readers than this on a 2-core machine only wait for each other.
+pub(crate) const POOL_SIZE: usize = 4;
 
 /// A pool of read-only connections on the store's file.
 #[derive(Debug)]
@@ -77,11 +83,11 @@ fn text(s: &str) -> Value {
 
 /// The current size of the log: that of its latest checkpoint.
 fn log_size(conn: &Connection) -> DbResult<u64> {
-    Ok(latest_checkpoint(conn)?.map_or(0, |cp| cp.checkpoint().size()))
+    Ok(latest_checkpoint(conn, LEDGER)?.map_or(0, |cp| cp.checkpoint().size()))
 }
 
 pub(crate) fn checkpoint(conn: &Connection) -> Result<SignedCheckpoint, StoreError> {
-    latest_checkpoint(conn)?.ok_or_else(|| StoreError::NotFound("checkpoint".to_owned()))
+    latest_checkpoint(conn, LEDGER)?.ok_or_else(|| StoreError::NotFound("checkpoint".to_owned()))
 }
 
 pub(crate) fn checkpoints(
@@ -112,7 +118,7 @@ pub(crate) fn inclusion(conn: &Connection, index: u64, size: u64) -> Result<Vec<
             "no entry {index} in a tree of {size}: the log has {have} entries"
         )));
     }
-    inclusion_proof(index, size, &nodes(&SqliteTree { conn }, None)).map_err(StoreError::internal)
+    inclusion_proof(index, size, &log::nodes(conn, LEDGER, None)).map_err(StoreError::internal)
 }
 
 pub(crate) fn consistency(conn: &Connection, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
@@ -122,7 +128,7 @@ pub(crate) fn consistency(conn: &Connection, old: u64, new: u64) -> Result<Vec<H
             "no consistency proof from {old} to {new}: the log has {have} entries"
         )));
     }
-    consistency_proof(old, new, &nodes(&SqliteTree { conn }, None)).map_err(StoreError::internal)
+    consistency_proof(old, new, &log::nodes(conn, LEDGER, None)).map_err(StoreError::internal)
 }
 
 const ENTRY_SELECT: &str = "SELECT l.idx, l.record_time, l.kind, l.enterprise, l.leaf, l.record, s.corrected_by \
@@ -192,7 +198,7 @@ pub(crate) fn receipt(conn: &Connection, scope: &Scope, index: u64) -> Result<Re
         .ok_or_else(|| StoreError::NotFound(format!("entry {index}")))?;
     let checkpoint = checkpoint(conn)?;
     let size = checkpoint.checkpoint().size();
-    let proof = inclusion_proof(index, size, &nodes(&SqliteTree { conn }, None))
+    let proof = inclusion_proof(index, size, &log::nodes(conn, LEDGER, None))
         .map_err(StoreError::internal)?;
     Ok(Receipt {
         entry,
@@ -377,9 +383,35 @@ pub(crate) fn trace(
         return Err(StoreError::NotFound(format!("lot {lot}")));
     }
     Ok(retrace_store::trace::trace(
-        &TableTrace { conn },
+        &TableTrace { conn, scope },
         lot,
         direction,
         request,
     )?)
+}
+
+/// What the public may know of `lot`, with a proof of every step against
+/// the latest checkpoint (issue 3 §6).
+pub(crate) fn public_lot(
+    conn: &Connection,
+    lot: &LotId,
+    log_key: &str,
+) -> Result<PublicLot, StoreError> {
+    let source = TableTrace {
+        conn,
+        scope: &Scope::Installation,
+    };
+    let entry = |index: u64| -> DbResult<Vec<u8>> {
+        Ok(conn
+            .prepare_cached("SELECT entry FROM ledger WHERE idx = ?1")?
+            .query_row([codec::sql_index(index)], |r| r.get(0))?)
+    };
+    retrace_store::public::answer(
+        &source,
+        lot,
+        &checkpoint(conn)?,
+        log_key,
+        entry,
+        &log::nodes(conn, LEDGER, None),
+    )
 }

@@ -13,7 +13,10 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::error::{DbError, DbResult};
 
 /// The migrations, in order. Never edit an applied one: add the next.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_ledger_and_projections.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_ledger_and_projections.sql"),
+    include_str!("migrations/0002_identity_and_trail.sql"),
+];
 
 /// How long a connection waits for another's lock before giving up. Readers
 /// never wait in WAL mode; this covers the writer meeting a checkpoint or a

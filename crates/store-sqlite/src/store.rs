@@ -5,27 +5,42 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
+use retrace_access::{
+    Account, AccountAuthority, AccountName, Principal, SecretDigest, StoredSession, StoredToken,
+    ThrottleKey, ThrottleState, TokenId,
+};
 use retrace_domain::clock::Clock;
+use retrace_domain::enterprise::Designation;
+use retrace_domain::facility::{Facility, FacilityId};
 use retrace_domain::lot::LotId;
 use retrace_domain::project::Projector;
 use retrace_domain::record::Record;
+use retrace_domain::uscc::Uscc;
 use retrace_ledger::checkpoint::{LogKey, SignedCheckpoint};
 use retrace_ledger::hash::Hash;
+use retrace_ledger::proof::inclusion_proof;
 use retrace_ledger::receipt::Receipt;
+use retrace_store::public::PublicLot;
 use retrace_store::trace::{Direction, TraceAnswer};
 use retrace_store::{
-    Appended, AuditReport, EntryFilter, EntryView, FlagFilter, FlagView, LotView, Page,
-    PageRequest, Position, Scope, StockFilter, Store, StoreError,
+    AccountChange, AccountView, Appended, AuditReport, Authority, DesignationFilter,
+    EnterpriseFilter, EnterpriseView, EntryFilter, EntryView, FacilityFilter, FlagFilter, FlagView,
+    Identity, LotView, Page, PageRequest, Position, Scope, StockFilter, Store, StoreError,
+    TokenView, TrailEntry, TrailEvent, TrailFilter, WriteContext,
 };
 use rusqlite::Connection;
+use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use crate::audit;
 use crate::codec;
 use crate::error::DbError;
+use crate::identity::{self, Change, Done};
+use crate::log::{self, TRAIL};
 use crate::read::{self, ReadPool};
 use crate::schema;
 use crate::writer::{Job, Shared, Writer};
+use crate::{register, trail};
 use retrace_store::audit::TreeReport;
 
 /// What the store needs besides its file. The binary owns the key files and
@@ -33,6 +48,8 @@ use retrace_store::audit::TreeReport;
 pub struct SqliteConfig {
     /// Signs every checkpoint (C2SP signed-note, Ed25519); its name is the log's origin.
     pub log_key: LogKey,
+    /// Signs every checkpoint of the audit trail; its name is `<origin>/trail`.
+    pub trail_key: LogKey,
     /// Derives the salt of every commitment (`retrace_ledger::entry::derive_salt`,
     /// DESIGN.md §3): the operator can reproduce any salt to open a field, and
     /// the audit rebuilds every entry byte for byte.
@@ -47,6 +64,7 @@ impl std::fmt::Debug for SqliteConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteConfig")
             .field("log_key", &self.log_key)
+            .field("trail_key", &self.trail_key)
             .field("clock", &self.clock)
             .field("projector", &self.projector)
             .finish_non_exhaustive()
@@ -74,6 +92,9 @@ pub struct SqliteStore {
     jobs: Option<mpsc::Sender<Job>>,
     writer: Option<JoinHandle<()>>,
     reads: Arc<ReadPool>,
+    /// One permit per pooled connection: reads beyond it wait here, on the
+    /// runtime, rather than as blocking threads contending for the pool.
+    readers: Arc<tokio::sync::Semaphore>,
     shared: Arc<Shared>,
     commits: Arc<AtomicU64>,
 }
@@ -93,6 +114,7 @@ impl SqliteStore {
     pub fn open(path: &Path, config: SqliteConfig) -> Result<SqliteStore, StoreError> {
         let shared = Arc::new(Shared {
             key: config.log_key,
+            trail_key: config.trail_key,
             secret: config.salt_secret,
             clock: config.clock,
             projector: config.projector,
@@ -109,6 +131,7 @@ impl SqliteStore {
             jobs: Some(jobs),
             writer: Some(handle),
             reads: Arc::new(ReadPool::new(path.to_owned())),
+            readers: Arc::new(tokio::sync::Semaphore::new(read::POOL_SIZE)),
             shared,
             commits,
         })
@@ -133,19 +156,38 @@ impl SqliteStore {
             .map_err(|_| writer_gone())
     }
 
-    /// Records `batch` under the operator's scope in one transaction — all or
+    /// Records `batch` as the installation in one transaction — all or
     /// nothing — without receipts: the bulk path of the demo, `retrace
-    /// record` and the benchmark. Answers with the checkpoint that includes it.
+    /// record` and the benchmark. Answers with the checkpoint that includes
+    /// it. `request` names the command on the audit trail.
     ///
     /// Blocks the calling thread until the batch is committed; from async code
     /// call it inside `spawn_blocking`.
     ///
     /// # Errors
     /// [`StoreError::Refused`] naming the record and field if any record is refused.
-    pub fn load(&self, batch: Vec<Record>) -> Result<SignedCheckpoint, StoreError> {
+    pub fn load(&self, batch: Vec<Record>, request: &str) -> Result<SignedCheckpoint, StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
-        self.send(Job::Load { batch, reply })?;
+        self.send(Job::Load {
+            batch,
+            context: WriteContext::installation(request),
+            reply,
+        })?;
         answer.recv().map_err(|_| writer_gone())?
+    }
+
+    async fn identity(
+        &self,
+        change: Change,
+        trail: Option<TrailEvent>,
+    ) -> Result<Done, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Identity {
+            change: Box::new(change),
+            trail,
+            reply,
+        })?;
+        answer.await.map_err(|_| writer_gone())?
     }
 
     /// The ledger rows with index in `from..to`, in index order, in their
@@ -222,7 +264,7 @@ impl SqliteStore {
     /// [`StoreError::Internal`] when SQLite fails.
     pub fn ledger_size(&self) -> Result<u64, StoreError> {
         self.reads
-            .with(|conn| Ok(crate::writer::ledger_size(conn)?))
+            .with(|conn| Ok(log::size(conn, crate::log::LEDGER)?))
     }
 
     /// Recomputes the root from the stored leaves and compares every stored
@@ -231,7 +273,8 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError::Internal`] when SQLite fails.
     pub fn verify_tree(&self) -> Result<TreeReport, StoreError> {
-        self.reads.with(|conn| Ok(audit::verify_tree(conn, &[])?))
+        self.reads
+            .with(|conn| Ok(audit::verify_tree(conn, crate::log::LEDGER, &[])?))
     }
 
     /// A digest of every projection table and of the ledger, table by table
@@ -249,10 +292,18 @@ impl SqliteStore {
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let pool = Arc::clone(&self.reads);
-        tokio::task::spawn_blocking(move || pool.with(read))
+        let permit = Arc::clone(&self.readers)
+            .acquire_owned()
             .await
-            .map_err(StoreError::internal)?
+            .map_err(StoreError::internal)?;
+        let pool = Arc::clone(&self.reads);
+        tokio::task::spawn_blocking(move || {
+            let answer = pool.with(read);
+            drop(permit);
+            answer
+        })
+        .await
+        .map_err(StoreError::internal)?
     }
 }
 
@@ -269,12 +320,36 @@ impl Drop for SqliteStore {
     }
 }
 
+fn account_done(done: Done) -> Result<AccountView, StoreError> {
+    match done {
+        Done::Account(view) => Ok(view),
+        _ => Err(StoreError::Internal(
+            "an account change answered without the account".to_owned(),
+        )),
+    }
+}
+
+fn token_done(done: Done) -> Result<TokenView, StoreError> {
+    match done {
+        Done::Token(view) => Ok(view),
+        _ => Err(StoreError::Internal(
+            "a token change answered without the token".to_owned(),
+        )),
+    }
+}
+
 impl Store for SqliteStore {
-    async fn append(&self, scope: &Scope, batch: Vec<Record>) -> Result<Appended, StoreError> {
+    async fn append(
+        &self,
+        authority: &Authority,
+        batch: Vec<Record>,
+        context: &WriteContext,
+    ) -> Result<Appended, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.send(Job::Append {
-            scope: scope.clone(),
+            authority: authority.clone(),
             batch,
+            context: context.clone(),
             reply,
         })?;
         answer.await.map_err(|_| writer_gone())?
@@ -365,6 +440,58 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn enterprises(
+        &self,
+        scope: &Scope,
+        filter: &EnterpriseFilter,
+        page: &PageRequest,
+    ) -> Result<Page<EnterpriseView>, StoreError> {
+        let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
+        self.read(move |conn| register::enterprises(conn, &scope, &filter, &page))
+            .await
+    }
+
+    async fn enterprise(&self, scope: &Scope, uscc: &Uscc) -> Result<EnterpriseView, StoreError> {
+        let (scope, uscc) = (scope.clone(), uscc.clone());
+        self.read(move |conn| register::enterprise(conn, &scope, &uscc))
+            .await
+    }
+
+    async fn facilities(
+        &self,
+        scope: &Scope,
+        filter: &FacilityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Facility>, StoreError> {
+        let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
+        self.read(move |conn| register::facilities(conn, &scope, &filter, &page))
+            .await
+    }
+
+    async fn facility(&self, scope: &Scope, id: &FacilityId) -> Result<Facility, StoreError> {
+        let (scope, id) = (scope.clone(), id.clone());
+        self.read(move |conn| register::facility(conn, &scope, &id))
+            .await
+    }
+
+    async fn designations(
+        &self,
+        scope: &Scope,
+        filter: &DesignationFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Designation>, StoreError> {
+        let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
+        self.read(move |conn| register::designations(conn, &scope, &filter, &page))
+            .await
+    }
+
+    async fn public_lot(&self, lot: &LotId) -> Result<PublicLot, StoreError> {
+        let lot = lot.clone();
+        let key = self.shared.key.verifier_key();
+        self.read(move |conn| read::public_lot(conn, &lot, &key))
+            .await
+    }
+
     async fn audit(&self, extra: Option<Vec<u8>>) -> Result<AuditReport, StoreError> {
         let (path, shared) = (self.path.clone(), Arc::clone(&self.shared));
         tokio::task::spawn_blocking(move || {
@@ -376,5 +503,238 @@ impl Store for SqliteStore {
         })
         .await
         .map_err(StoreError::internal)?
+    }
+}
+
+impl Identity for SqliteStore {
+    async fn install_account(
+        &self,
+        account: Account,
+        trail: TrailEvent,
+    ) -> Result<AccountView, StoreError> {
+        account_done(self.identity(Change::Install(account), Some(trail)).await?)
+    }
+
+    async fn account(&self, name: &AccountName) -> Result<Option<Account>, StoreError> {
+        let name = name.clone();
+        self.read(move |conn| Ok(identity::account(conn, &name)?))
+            .await
+    }
+
+    async fn create_account(
+        &self,
+        by: &AccountAuthority,
+        account: Account,
+        trail: TrailEvent,
+    ) -> Result<AccountView, StoreError> {
+        let change = Change::Create {
+            by: by.clone(),
+            account,
+        };
+        account_done(self.identity(change, Some(trail)).await?)
+    }
+
+    async fn change_account(
+        &self,
+        by: &AccountAuthority,
+        name: &AccountName,
+        change: AccountChange,
+        trail: TrailEvent,
+    ) -> Result<AccountView, StoreError> {
+        let change = Change::Update {
+            by: by.clone(),
+            name: name.clone(),
+            change,
+        };
+        account_done(self.identity(change, Some(trail)).await?)
+    }
+
+    async fn change_own_account(
+        &self,
+        principal: &Principal,
+        change: AccountChange,
+        keep: Option<SecretDigest>,
+        trail: TrailEvent,
+    ) -> Result<AccountView, StoreError> {
+        let change = Change::UpdateOwn {
+            principal: principal.clone(),
+            change,
+            keep,
+        };
+        account_done(self.identity(change, Some(trail)).await?)
+    }
+
+    async fn account_view(
+        &self,
+        by: &AccountAuthority,
+        name: &AccountName,
+    ) -> Result<AccountView, StoreError> {
+        let (by, name) = (by.clone(), name.clone());
+        self.read(move |conn| identity::account_view(conn, &by, &name))
+            .await
+    }
+
+    async fn accounts(
+        &self,
+        by: &AccountAuthority,
+        page: &PageRequest,
+    ) -> Result<Page<AccountView>, StoreError> {
+        let (by, page) = (by.clone(), page.clone());
+        self.read(move |conn| identity::accounts(conn, &by, &page))
+            .await
+    }
+
+    async fn session(&self, digest: &SecretDigest) -> Result<Option<StoredSession>, StoreError> {
+        let digest = *digest;
+        self.read(move |conn| Ok(identity::session(conn, &digest)?))
+            .await
+    }
+
+    async fn start_session(
+        &self,
+        session: StoredSession,
+        replaces: Option<SecretDigest>,
+        trail: TrailEvent,
+    ) -> Result<(), StoreError> {
+        self.identity(Change::StartSession { session, replaces }, Some(trail))
+            .await
+            .map(drop)
+    }
+
+    async fn touch_session(
+        &self,
+        digest: &SecretDigest,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let change = Change::TouchSession {
+            digest: *digest,
+            at,
+        };
+        self.identity(change, None).await.map(drop)
+    }
+
+    async fn end_session(
+        &self,
+        digest: &SecretDigest,
+        trail: Option<TrailEvent>,
+    ) -> Result<(), StoreError> {
+        self.identity(Change::EndSession { digest: *digest }, trail)
+            .await
+            .map(drop)
+    }
+
+    async fn token(&self, id: &TokenId) -> Result<Option<StoredToken>, StoreError> {
+        let id = id.clone();
+        self.read(move |conn| Ok(identity::token(conn, &id)?)).await
+    }
+
+    async fn issue_token(
+        &self,
+        by: &AccountAuthority,
+        token: StoredToken,
+        trail: TrailEvent,
+    ) -> Result<TokenView, StoreError> {
+        let change = Change::IssueToken {
+            by: by.clone(),
+            token,
+        };
+        token_done(self.identity(change, Some(trail)).await?)
+    }
+
+    async fn revoke_token(
+        &self,
+        by: &AccountAuthority,
+        id: &TokenId,
+        at: OffsetDateTime,
+        trail: TrailEvent,
+    ) -> Result<TokenView, StoreError> {
+        let change = Change::RevokeToken {
+            by: by.clone(),
+            id: id.clone(),
+            at,
+        };
+        token_done(self.identity(change, Some(trail)).await?)
+    }
+
+    async fn tokens(
+        &self,
+        by: &AccountAuthority,
+        page: &PageRequest,
+    ) -> Result<Page<TokenView>, StoreError> {
+        let (by, page) = (by.clone(), page.clone());
+        self.read(move |conn| identity::tokens(conn, &by, &page))
+            .await
+    }
+
+    async fn throttle(&self, keys: Vec<ThrottleKey>) -> Result<Vec<ThrottleState>, StoreError> {
+        self.read(move |conn| Ok(identity::throttle(conn, &keys)?))
+            .await
+    }
+
+    async fn put_throttle(
+        &self,
+        states: Vec<(ThrottleKey, ThrottleState)>,
+        trail: TrailEvent,
+    ) -> Result<(), StoreError> {
+        self.identity(Change::PutThrottle(states), Some(trail))
+            .await
+            .map(drop)
+    }
+
+    async fn record_trail(&self, event: TrailEvent) -> Result<u64, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Trail {
+            event: Box::new(event),
+            reply,
+        })?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+
+    async fn trail(
+        &self,
+        scope: &Scope,
+        filter: &TrailFilter,
+        page: &PageRequest,
+    ) -> Result<Page<TrailEntry>, StoreError> {
+        let (scope, filter, page) = (scope.clone(), filter.clone(), page.clone());
+        self.read(move |conn| trail::search(conn, &scope, &filter, &page))
+            .await
+    }
+
+    async fn trail_checkpoint(&self) -> Result<SignedCheckpoint, StoreError> {
+        self.read(|conn| {
+            log::latest_checkpoint(conn, TRAIL)?
+                .ok_or_else(|| StoreError::NotFound("trail checkpoint".to_owned()))
+        })
+        .await
+    }
+
+    async fn trail_proof(
+        &self,
+        scope: &Scope,
+        index: u64,
+        size: u64,
+    ) -> Result<(Vec<u8>, Vec<Hash>), StoreError> {
+        let scope = scope.clone();
+        self.read(move |conn| {
+            if !trail::in_scope(conn, &scope, index)? {
+                return Err(StoreError::NotFound(format!("trail entry {index}")));
+            }
+            let have = log::size(conn, TRAIL)?;
+            if index >= size || size > have {
+                return Err(StoreError::BadRequest(format!(
+                    "no trail entry {index} in a tree of {size}: the trail has {have} entries"
+                )));
+            }
+            let entry: Vec<u8> = conn
+                .prepare_cached("SELECT entry FROM trail WHERE idx = ?1")
+                .map_err(DbError::from)?
+                .query_row([codec::sql_index(index)], |r| r.get(0))
+                .map_err(DbError::from)?;
+            let proof = inclusion_proof(index, size, &log::nodes(conn, TRAIL, None))
+                .map_err(StoreError::internal)?;
+            Ok((entry, proof))
+        })
+        .await
     }
 }

@@ -9,26 +9,31 @@ use retrace_domain::lot::LotId;
 use retrace_domain::measurement::Measurement;
 use retrace_domain::project::{LineageEdge, PoolRole};
 use retrace_domain::record::Record;
+use retrace_domain::uscc::Uscc;
+use retrace_store::Scope;
 use retrace_store::trace::{
     Creation, Custody, PoolKey, TraceSource, custody_step, flow_kind, import_country,
 };
-use rusqlite::{Connection, Row, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use retrace_store::entry::parse_record;
 
 use crate::codec;
 use crate::error::{DbError, DbResult};
 use crate::view::lot_state;
+use crate::visibility;
 
 /// Excludes rows of corrected entries; `{}` is the entry column.
 fn standing(column: &str) -> String {
     format!("NOT EXISTS (SELECT 1 FROM entry_status s WHERE s.idx = {column})")
 }
 
-/// [`TraceSource`] over one connection's tables.
+/// [`TraceSource`] over one connection's tables, for a caller of `scope`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TableTrace<'c> {
     pub conn: &'c Connection,
+    pub scope: &'c Scope,
 }
 
 fn decode_record(value: &[u8]) -> DbResult<Record> {
@@ -75,6 +80,31 @@ fn pool_lot(r: &Row<'_>) -> DbResult<PoolLot> {
 
 impl TraceSource for TableTrace<'_> {
     type Error = DbError;
+
+    fn sees(&self, enterprise: &Uscc) -> DbResult<bool> {
+        let visible = visibility::enterprise(self.scope, "x.u");
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM (SELECT ? AS u) x WHERE {})",
+            visible.sql
+        );
+        let mut params = vec![Value::Text(enterprise.as_str().to_owned())];
+        params.extend(visible.params);
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(params), |r| r.get(0))?)
+    }
+
+    fn recorded_by(&self, entry: u64) -> DbResult<Uscc> {
+        let found: Option<String> = self
+            .conn
+            .prepare_cached("SELECT enterprise FROM ledger WHERE idx = ?1")?
+            .query_row([codec::sql_index(entry)], |r| r.get(0))
+            .optional()?;
+        Ok(codec::uscc(&found.ok_or_else(|| {
+            DbError::corrupt("trace", format!("entry {entry} is missing"))
+        })?)?)
+    }
 
     fn creation(&self, lot: &LotId) -> DbResult<Option<Creation>> {
         let Some(state) = lot_state(self.conn, lot.as_str())? else {

@@ -2,14 +2,15 @@
 //! type that the storage layer requires"). Every reader builds its query
 //! from these, so no read can leave the scope out.
 //!
-//! - `Operator`: everything.
+//! - `Installation`: everything.
 //! - `Enterprise(e)`: entries whose enterprise is `e`; its positions (held or
 //!   owned); its flags; lots it produced or holds, owns or held.
 //! - `Group(g)`: the same for every member enterprise (`enterprise.grp`).
 //! - `Region(r)`: the same for every enterprise with its seat or a facility
 //!   in `r` (`enterprise_place`, prefix match on the division code: province
 //!   2 digits, prefecture 4, county 6; the nation sees all), except that a lot
-//!   is seen only while one of them holds it (or if one of them produced it).
+//!   is seen only while one of them holds or owns some of it (or if one of
+//!   them produced it).
 
 use retrace_domain::region::RegionCode;
 use retrace_store::Scope;
@@ -44,7 +45,7 @@ impl Condition {
 /// sorting them for one page.
 pub(crate) fn enterprise(scope: &Scope, column: &str) -> Condition {
     match scope {
-        Scope::Operator => Condition::always(),
+        Scope::Installation => Condition::always(),
         Scope::Enterprise(e) => Condition {
             sql: format!("{column} = ?"),
             params: vec![Value::Text(e.as_str().to_owned())],
@@ -87,15 +88,12 @@ pub(crate) fn position(scope: &Scope, alias: &str) -> Condition {
 /// Whether the scope sees lot `lot` (which must exist).
 pub(crate) fn lot_visible(conn: &Connection, scope: &Scope, lot: &str) -> DbResult<bool> {
     let producer = enterprise(scope, "producer");
-    let (held_sql, held_params) = match scope {
-        Scope::Region(_) => {
-            let c = enterprise(scope, "holder");
-            (format!("{} AND mass > 0", c.sql), c.params)
-        }
-        _ => {
-            let c = position(scope, "p");
-            (c.sql, c.params)
-        }
+    // A region's positions are the ones its `stock` lists — held or owned by
+    // one of its enterprises — while they are not empty.
+    let positions = position(scope, "p");
+    let held_sql = match scope {
+        Scope::Region(_) => format!("{} AND p.mass > 0", positions.sql),
+        _ => positions.sql,
     };
     let sql = format!(
         "SELECT EXISTS (SELECT 1 FROM lot WHERE code = ? AND {}) \
@@ -105,7 +103,7 @@ pub(crate) fn lot_visible(conn: &Connection, scope: &Scope, lot: &str) -> DbResu
     let mut params = vec![Value::Text(lot.to_owned())];
     params.extend(producer.params);
     params.push(Value::Text(lot.to_owned()));
-    params.extend(held_params);
+    params.extend(positions.params);
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(rusqlite::params_from_iter(params), |r| r.get(0))?)

@@ -1,13 +1,16 @@
 //! The one writer (DESIGN.md §3 "sequence: one writer"): a dedicated thread
-//! owns the write connection and the tree's right edge, and group-commits.
+//! owns the write connection and the right edges of both trees — the ledger
+//! and the audit trail — and group-commits.
 //!
 //! Every request waiting in the channel (up to [`MAX_GROUP`]) joins one
 //! `BEGIN IMMEDIATE` transaction. Each request runs inside its own SAVEPOINT,
 //! so a refused batch is rolled back alone and answered with its error while
-//! the others go on — each batch all or nothing. Then the root is computed,
-//! one checkpoint is signed and stored, the transaction commits once (one WAL
-//! sync for the whole group) and every request is answered with receipts
-//! against that checkpoint.
+//! the others go on — each batch all or nothing. Every request leaves its
+//! audit trail entry, outside its savepoint, so that a refusal is on the
+//! trail too. Then the roots are computed, one checkpoint per log that grew
+//! is signed and stored, the transaction commits once (one WAL sync for the
+//! whole group) and every request is answered — appends with receipts
+//! against the group's ledger checkpoint.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -23,26 +26,31 @@ use retrace_ledger::hash::Hash;
 use retrace_ledger::proof::inclusion_proof;
 use retrace_ledger::receipt::Receipt;
 use retrace_ledger::tree::{Frontier, NodeId};
-use retrace_store::nodes::{LOWEST_STORED_LEVEL, Nodes, TreeStorage};
-use retrace_store::{Appended, Scope, StoreError};
+use retrace_store::{Appended, Authority, StoreError, TrailEvent, WriteContext};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
+use retrace_store::cache::ViewCache;
+use retrace_store::trail::{AppendOutcome, append_event, error_status};
+
 use crate::codec::{self, RecordTime};
 use crate::error::{DbError, DbResult};
+use crate::identity::{self, Change, Done};
+use crate::log::{self, LEDGER, LOWEST_STORED_LEVEL, Log, TRAIL};
 use crate::schema;
 use crate::sequence::{Positions, SequenceError, Sequencer};
-use retrace_store::cache::ViewCache;
+use crate::trail;
 
 /// The most requests one commit takes: enough that a burst of interactive
 /// appends shares one WAL sync, few enough that the first of them is not kept
 /// waiting for the last.
 const MAX_GROUP: usize = 256;
 
-/// What the writer and the audit share: the log's key, the salt secret, the
-/// clock and the projector.
+/// What the writer and the audit share: the keys of both logs, the salt
+/// secret, the clock and the projector.
 pub(crate) struct Shared {
     pub key: LogKey,
+    pub trail_key: LogKey,
     pub secret: [u8; 32],
     pub clock: Arc<dyn Clock>,
     pub projector: Projector,
@@ -52,6 +60,7 @@ impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
             .field("key", &self.key)
+            .field("trail_key", &self.trail_key)
             .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
@@ -62,79 +71,108 @@ impl std::fmt::Debug for Shared {
 pub(crate) enum Job {
     /// An interactive append: answered with a receipt per record.
     Append {
-        scope: Scope,
+        authority: Authority,
         batch: Vec<Record>,
+        context: WriteContext,
         reply: oneshot::Sender<Result<Appended, StoreError>>,
     },
-    /// A bulk load under the operator's scope: answered with the checkpoint only.
+    /// A bulk load by the installation: answered with the checkpoint only.
     Load {
         batch: Vec<Record>,
+        context: WriteContext,
         reply: mpsc::SyncSender<Result<SignedCheckpoint, StoreError>>,
+    },
+    /// A change to accounts, sessions, tokens or throttle state, with its
+    /// trail entry (none for a session merely used).
+    Identity {
+        change: Box<Change>,
+        trail: Option<TrailEvent>,
+        reply: oneshot::Sender<Result<Done, StoreError>>,
+    },
+    /// A trail entry alone: a read, a login attempt.
+    Trail {
+        event: Box<TrailEvent>,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
     },
 }
 
-/// The tree as SQLite stores it: the leaves are `ledger.leaf`, the nodes
-/// from [`LOWEST_STORED_LEVEL`] up are `tree_node`'s.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct SqliteTree<'a> {
-    pub conn: &'a Connection,
+/// One log's right edge and latest checkpoint, as the writer keeps them.
+struct Tree {
+    log: Log,
+    key: LogKey,
+    frontier: Frontier,
+    latest: SignedCheckpoint,
 }
 
-impl TreeStorage for SqliteTree<'_> {
-    type Error = DbError;
-
-    fn stored_node(&self, id: NodeId) -> DbResult<Option<Hash>> {
-        let bytes: Option<Vec<u8>> = self
-            .conn
-            .prepare_cached("SELECT hash FROM tree_node WHERE level = ?1 AND idx = ?2")?
-            .query_row(params![id.level, codec::sql_index(id.index)], |r| r.get(0))
-            .optional()?;
-        Ok(bytes.map(|b| codec::hash("tree node", &b)).transpose()?)
+impl Tree {
+    /// Restores the right edge of `log` from its stored nodes (one read of at
+    /// most 64) and signs the empty tree's checkpoint for a new log.
+    fn open(conn: &Connection, log: Log, key: LogKey) -> DbResult<Tree> {
+        let size = log::size(conn, log)?;
+        let frontier = Frontier::from_nodes(size, &log::nodes(conn, log, None))?;
+        let latest = match log::latest_checkpoint(conn, log)? {
+            Some(cp) => {
+                let c = cp.checkpoint();
+                if c.size() != size || c.root() != frontier.root() {
+                    tracing::error!(
+                        log = log.leaves,
+                        checkpoint_size = c.size(),
+                        size,
+                        "the latest checkpoint does not match the stored tree; run the audit"
+                    );
+                }
+                cp
+            }
+            None => {
+                let cp = sign(&key, &frontier)?;
+                insert_checkpoint(conn, log, &cp)?;
+                cp
+            }
+        };
+        Ok(Tree {
+            log,
+            key,
+            frontier,
+            latest,
+        })
     }
 
-    fn leaves(&self, from: u64, to: u64) -> DbResult<Vec<Hash>> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT leaf FROM ledger WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")?;
-        let mut rows = st.query([codec::sql_index(from), codec::sql_index(to)])?;
-        let mut leaves = Vec::with_capacity(1 << LOWEST_STORED_LEVEL);
-        while let Some(row) = rows.next()? {
-            leaves.push(codec::hash(
-                "leaf",
-                row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?,
-            )?);
+    /// Adds a leaf, storing the nodes it completes from the lowest stored
+    /// level up; answers with every node completed, for receipts.
+    fn push(&mut self, conn: &Connection, leaf: Hash) -> DbResult<Vec<(NodeId, Hash)>> {
+        let sql = format!(
+            "INSERT INTO {} (level, idx, hash) VALUES (?1, ?2, ?3)",
+            self.log.nodes
+        );
+        let mut insert = conn.prepare_cached(&sql)?;
+        let completed = self.frontier.push(leaf);
+        for (id, hash) in &completed {
+            // The leaf is the log row's; low levels are recomputed (see Nodes).
+            if id.level >= LOWEST_STORED_LEVEL {
+                insert.execute(params![id.level, codec::sql_index(id.index), &hash.0[..]])?;
+            }
         }
-        Ok(leaves)
+        Ok(completed)
+    }
+
+    /// Signs and stores a checkpoint of the current tree.
+    fn sign(&mut self, conn: &Connection) -> DbResult<SignedCheckpoint> {
+        let cp = sign(&self.key, &self.frontier)?;
+        insert_checkpoint(conn, self.log, &cp)?;
+        Ok(cp)
     }
 }
 
-/// The tree of `conn`, with the nodes of the commit in progress if any.
-pub(crate) fn nodes<'a>(
-    tree: &'a SqliteTree<'a>,
-    fresh: Option<&'a HashMap<NodeId, Hash>>,
-) -> Nodes<'a, SqliteTree<'a>> {
-    Nodes {
-        storage: tree,
-        fresh,
-    }
-}
-
-/// The number of entries in the ledger.
-pub(crate) fn ledger_size(conn: &Connection) -> DbResult<u64> {
-    let next: i64 = conn
-        .prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger")?
-        .query_row([], |r| r.get(0))?;
-    Ok(codec::index("ledger size", next)?)
-}
-
-/// The latest stored checkpoint, if any.
-pub(crate) fn latest_checkpoint(conn: &Connection) -> DbResult<Option<SignedCheckpoint>> {
-    let note: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT note FROM checkpoint ORDER BY size DESC LIMIT 1")?
-        .query_row([], |r| r.get(0))
-        .optional()?;
-    note.map(|n| SignedCheckpoint::parse(&n).map_err(|e| DbError::corrupt("checkpoint", e)))
-        .transpose()
+fn insert_checkpoint(conn: &Connection, log: Log, cp: &SignedCheckpoint) -> DbResult<()> {
+    let sql = format!(
+        "INSERT INTO {} (size, note) VALUES (?1, ?2)",
+        log.checkpoints
+    );
+    conn.prepare_cached(&sql)?.execute(params![
+        codec::sql_index(cp.checkpoint().size()),
+        cp.as_bytes()
+    ])?;
+    Ok(())
 }
 
 /// The writer thread's state.
@@ -142,55 +180,66 @@ pub(crate) struct Writer {
     conn: Connection,
     cache: ViewCache,
     positions: Positions,
-    frontier: Frontier,
-    latest: SignedCheckpoint,
+    ledger: Tree,
+    trail: Tree,
     shared: Arc<Shared>,
     commits: Arc<AtomicU64>,
 }
 
-/// One request's outcome inside a group: the appended entries, or its error.
-type Outcome = Result<Vec<(u64, Vec<u8>)>, StoreError>;
+/// What an append left: its entries, or a replay of an earlier request's.
+enum Recorded {
+    Fresh(Vec<(u64, Vec<u8>)>),
+    /// The entries `first..first + count`, answered against the checkpoint
+    /// of `size` that the first request got — or, when the first request is
+    /// in the same group (`None`), against the group's.
+    Replay {
+        first: u64,
+        count: u64,
+        size: Option<u64>,
+    },
+}
+
+/// One request's outcome inside a group.
+enum Outcome {
+    Append(Result<Recorded, StoreError>),
+    Identity(Result<Done, StoreError>),
+    Trail(Result<u64, StoreError>),
+}
+
+/// An idempotency key to store once the group's checkpoint size is known.
+struct PendingKey {
+    space: String,
+    key: String,
+    body: [u8; 32],
+    first: u64,
+    count: u64,
+}
+
+/// What one group commit produced besides the outcomes.
+struct Group {
+    outcomes: Vec<Outcome>,
+    fresh: HashMap<NodeId, Hash>,
+}
 
 impl Writer {
-    /// Opens the write connection, restores the tree's right edge from the
-    /// stored nodes (one read of at most 64) and signs the empty tree's
-    /// checkpoint for a new log.
+    /// Opens the write connection and restores both trees.
     ///
     /// # Errors
-    /// When the database cannot be opened or migrated, or its tree is broken.
+    /// When the database cannot be opened or migrated, or a tree is broken.
     pub(crate) fn open(
         path: &Path,
         shared: Arc<Shared>,
         commits: Arc<AtomicU64>,
     ) -> DbResult<Writer> {
         let conn = schema::open_writer(path)?;
-        let size = ledger_size(&conn)?;
-        let frontier = Frontier::from_nodes(size, &nodes(&SqliteTree { conn: &conn }, None))?;
-        let latest = match latest_checkpoint(&conn)? {
-            Some(cp) => {
-                let c = cp.checkpoint();
-                if c.size() != size || c.root() != frontier.root() {
-                    tracing::error!(
-                        checkpoint_size = c.size(),
-                        ledger_size = size,
-                        "the latest checkpoint does not match the stored tree; run the audit"
-                    );
-                }
-                cp
-            }
-            None => {
-                let cp = sign(&shared.key, &frontier)?;
-                conn.prepare_cached("INSERT INTO checkpoint (size, note) VALUES (?1, ?2)")?
-                    .execute(params![codec::sql_index(size), cp.as_bytes()])?;
-                cp
-            }
-        };
+        let ledger = Tree::open(&conn, LEDGER, shared.key.clone())?;
+        let trail = Tree::open(&conn, TRAIL, shared.trail_key.clone())?;
         Ok(Writer {
             conn,
             cache: ViewCache::new(),
             positions: Positions::default(),
-            frontier,
-            latest,
+            ledger,
+            trail,
             shared,
             commits,
         })
@@ -211,82 +260,181 @@ impl Writer {
     }
 
     fn commit_group(&mut self, group: Vec<Job>) {
-        let before = self.frontier.clone();
-        let mut fresh = HashMap::new();
-        let outcomes = match self.run_group(&group, &mut fresh) {
-            Ok(outcomes) => outcomes,
+        let before = (self.ledger.frontier.clone(), self.trail.frontier.clone());
+        match self.run_group(&group) {
+            Ok(Group { outcomes, fresh }) => {
+                for (job, outcome) in group.into_iter().zip(outcomes) {
+                    answer(job, outcome, &self.ledger.latest, &self.conn, &fresh);
+                }
+            }
             Err(e) => {
                 if let Err(rollback) = self.conn.execute_batch("ROLLBACK") {
                     tracing::debug!(%rollback, "nothing to roll back");
                 }
                 self.cache.clear();
                 self.positions.discard();
-                self.frontier = before;
+                (self.ledger.frontier, self.trail.frontier) = before;
                 tracing::error!(error = %e, "group commit failed");
                 for job in group {
-                    answer(
-                        job,
-                        Err(StoreError::internal(&e)),
-                        &self.latest,
-                        &self.conn,
-                        &fresh,
-                    );
+                    fail(job, StoreError::internal(&e));
                 }
-                return;
             }
-        };
-        for (job, outcome) in group.into_iter().zip(outcomes) {
-            answer(job, outcome, &self.latest, &self.conn, &fresh);
         }
     }
 
     /// Runs every request of the group in one transaction and commits it.
-    fn run_group(
-        &mut self,
-        group: &[Job],
-        fresh: &mut HashMap<NodeId, Hash>,
-    ) -> DbResult<Vec<Outcome>> {
-        let start = self.frontier.size();
+    fn run_group(&mut self, group: &[Job]) -> DbResult<Group> {
+        let start = (self.ledger.frontier.size(), self.trail.frontier.size());
         // One record time for the whole group: the moment it was sequenced.
         let now = RecordTime::new(self.shared.clock.now())?;
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let mut outcomes = Vec::with_capacity(group.len());
+        let mut fresh = HashMap::new();
+        let mut keys: Vec<PendingKey> = Vec::new();
+        let mut changed = false;
         for job in group {
-            let (scope, batch, receipts) = match job {
-                Job::Append { scope, batch, .. } => (scope, batch, true),
-                Job::Load { batch, .. } => (&Scope::Operator, batch, false),
+            let outcome = match job {
+                Job::Append {
+                    authority,
+                    batch,
+                    context,
+                    ..
+                } => {
+                    let recorded = self.run_append(
+                        authority,
+                        batch,
+                        context,
+                        &now,
+                        Some(&mut fresh),
+                        &mut keys,
+                    )?;
+                    self.trail_append(&now, context, batch, &recorded)?;
+                    Outcome::Append(recorded)
+                }
+                Job::Load { batch, context, .. } => {
+                    let recorded = self.run_append(
+                        &Authority::Installation,
+                        batch,
+                        context,
+                        &now,
+                        None,
+                        &mut keys,
+                    )?;
+                    self.trail_append(&now, context, batch, &recorded)?;
+                    Outcome::Append(recorded)
+                }
+                Job::Identity { change, trail, .. } => {
+                    let done = self.run_identity(change, &now)?;
+                    changed |= done.is_ok();
+                    if let Some(event) = trail {
+                        let mut event = event.clone();
+                        if let Err(e) = &done {
+                            event.status = error_status(e);
+                            event.detail = e.to_string();
+                        }
+                        self.push_trail(&now, &event)?;
+                    }
+                    Outcome::Identity(done)
+                }
+                Job::Trail { event, .. } => Outcome::Trail(Ok(self.push_trail(&now, event)?)),
             };
-            outcomes.push(self.run_request(scope, batch, &now, receipts.then_some(&mut *fresh))?);
+            outcomes.push(outcome);
         }
-        if self.frontier.size() == start {
+        let ledger_grew = self.ledger.frontier.size() != start.0;
+        let trail_grew = self.trail.frontier.size() != start.1;
+        if !ledger_grew && !trail_grew && !changed {
             self.conn.execute_batch("ROLLBACK")?;
             self.cache.clear();
-            return Ok(outcomes);
+            return Ok(Group { outcomes, fresh });
         }
-        let checkpoint = sign(&self.shared.key, &self.frontier)?;
-        self.conn
-            .prepare_cached("INSERT INTO checkpoint (size, note) VALUES (?1, ?2)")?
-            .execute(params![
-                codec::sql_index(self.frontier.size()),
-                checkpoint.as_bytes()
+        let size = self.ledger.frontier.size();
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO idempotency (space, key, body, first, count, size, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for k in &keys {
+            insert.execute(params![
+                k.space,
+                k.key,
+                &k.body[..],
+                codec::sql_index(k.first),
+                codec::sql_index(k.count),
+                codec::sql_index(size),
+                now.text
             ])?;
+        }
+        drop(insert);
+        let ledger_checkpoint = ledger_grew
+            .then(|| self.ledger.sign(&self.conn))
+            .transpose()?;
+        let trail_checkpoint = trail_grew
+            .then(|| self.trail.sign(&self.conn))
+            .transpose()?;
         self.conn.execute_batch("COMMIT")?;
         self.commits.fetch_add(1, Ordering::Relaxed);
-        self.latest = checkpoint;
-        Ok(outcomes)
+        if let Some(cp) = ledger_checkpoint {
+            self.ledger.latest = cp;
+        }
+        if let Some(cp) = trail_checkpoint {
+            self.trail.latest = cp;
+        }
+        Ok(Group { outcomes, fresh })
     }
 
-    /// Runs one request inside its own savepoint. A refusal rolls the request
-    /// back and becomes its outcome; a database failure fails the group.
-    fn run_request(
+    /// Runs one append: its idempotency key first, then the batch inside
+    /// its own savepoint. A refusal rolls the batch back and becomes its
+    /// outcome; a database failure fails the group.
+    fn run_append(
         &mut self,
-        scope: &Scope,
+        authority: &Authority,
         batch: &[Record],
+        context: &WriteContext,
         now: &RecordTime,
         fresh: Option<&mut HashMap<NodeId, Hash>>,
-    ) -> DbResult<Outcome> {
+        keys: &mut Vec<PendingKey>,
+    ) -> DbResult<Result<Recorded, StoreError>> {
+        let space = context.actor.idempotency_space();
+        if let Some(idem) = &context.idempotency {
+            let earlier = keys
+                .iter()
+                .find(|k| k.space == space && k.key == idem.key())
+                .map(|k| (k.body, k.first, k.count, None));
+            let earlier = match earlier {
+                Some(found) => Some(found),
+                None => stored_key(&self.conn, &space, idem.key())?,
+            };
+            if let Some((body, first, count, size)) = earlier {
+                if body != *idem.body_digest() {
+                    return Ok(Err(StoreError::IdempotencyMismatch {
+                        key: idem.key().to_owned(),
+                    }));
+                }
+                return Ok(Ok(Recorded::Replay { first, count, size }));
+            }
+        }
+        let recorded = self.run_batch(authority, batch, context, now, fresh)?;
+        if let (Some(idem), Ok(Recorded::Fresh(entries))) = (&context.idempotency, &recorded) {
+            keys.push(PendingKey {
+                space,
+                key: idem.key().to_owned(),
+                body: *idem.body_digest(),
+                first: entries.first().map_or(self.ledger.frontier.size(), |e| e.0),
+                count: entries.len() as u64,
+            });
+        }
+        Ok(recorded)
+    }
+
+    fn run_batch(
+        &mut self,
+        authority: &Authority,
+        batch: &[Record],
+        context: &WriteContext,
+        now: &RecordTime,
+        fresh: Option<&mut HashMap<NodeId, Hash>>,
+    ) -> DbResult<Result<Recorded, StoreError>> {
         self.conn.execute_batch("SAVEPOINT request")?;
-        let before = self.frontier.clone();
+        let before = self.ledger.frontier.clone();
         let keep = fresh.is_some();
         let mut nodes = Vec::new();
         let mut appended = Vec::new();
@@ -297,13 +445,18 @@ impl Writer {
             secret: &self.shared.secret,
             projector: &self.shared.projector,
         };
+        let official = context.actor.official();
         let mut refused = None;
         for (i, record) in batch.iter().enumerate() {
-            if let Err(e) = permitted(scope, i, record) {
-                refused = Some(e);
+            if let Err(e) = authority.permits(record, official) {
+                refused = Some(StoreError::Forbidden {
+                    record: i,
+                    field: e.field,
+                    why: e.why,
+                });
                 break;
             }
-            let index = self.frontier.size();
+            let index = self.ledger.frontier.size();
             let sequenced = match sequencer.record(index, now, record) {
                 Ok(s) => s,
                 Err(SequenceError::Refused(refusal)) => {
@@ -316,19 +469,9 @@ impl Writer {
                     break;
                 }
             };
-            let mut insert = self
-                .conn
-                .prepare_cached("INSERT INTO tree_node (level, idx, hash) VALUES (?1, ?2, ?3)")?;
-            for (id, hash) in self.frontier.push(sequenced.leaf) {
-                // The leaf is the ledger row's; low levels are recomputed (see Nodes).
-                if id.level >= LOWEST_STORED_LEVEL {
-                    insert.execute(params![id.level, codec::sql_index(id.index), &hash.0[..]])?;
-                }
-                if keep {
-                    nodes.push((id, hash));
-                }
-            }
+            let completed = self.ledger.push(&self.conn, sequenced.leaf)?;
             if keep {
+                nodes.extend(completed);
                 appended.push((index, sequenced.entry));
             }
         }
@@ -337,7 +480,7 @@ impl Writer {
                 .execute_batch("ROLLBACK TO request; RELEASE request")?;
             self.cache.clear();
             self.positions.discard();
-            self.frontier = before;
+            self.ledger.frontier = before;
             return Ok(Err(error));
         }
         self.positions.flush(&self.conn)?;
@@ -345,8 +488,82 @@ impl Writer {
         if let Some(fresh) = fresh {
             fresh.extend(nodes);
         }
-        Ok(Ok(appended))
+        Ok(Ok(Recorded::Fresh(appended)))
     }
+
+    /// Runs one identity change inside its own savepoint.
+    fn run_identity(
+        &mut self,
+        change: &Change,
+        now: &RecordTime,
+    ) -> DbResult<Result<Done, StoreError>> {
+        self.conn.execute_batch("SAVEPOINT identity")?;
+        let done = identity::apply(&self.conn, now, change);
+        if done.is_err() {
+            self.conn
+                .execute_batch("ROLLBACK TO identity; RELEASE identity")?;
+        } else {
+            self.conn.execute_batch("RELEASE identity")?;
+        }
+        Ok(done)
+    }
+
+    /// Appends `event` to the trail and answers with its index.
+    fn push_trail(&mut self, now: &RecordTime, event: &TrailEvent) -> DbResult<u64> {
+        let index = self.trail.frontier.size();
+        let leaf = trail::insert(&self.conn, index, now, event)?;
+        self.trail.push(&self.conn, leaf)?;
+        Ok(index)
+    }
+
+    /// The trail entry of an append, refused or not.
+    fn trail_append(
+        &mut self,
+        now: &RecordTime,
+        context: &WriteContext,
+        batch: &[Record],
+        outcome: &Result<Recorded, StoreError>,
+    ) -> DbResult<()> {
+        let outcome = match outcome {
+            Ok(Recorded::Fresh(entries)) => AppendOutcome::Recorded(
+                entries.first().zip(entries.last()).map(|(f, l)| (f.0, l.0)),
+            ),
+            Ok(Recorded::Replay { first, count, .. }) => AppendOutcome::Replayed {
+                first: *first,
+                count: *count,
+            },
+            Err(e) => AppendOutcome::Failed(e),
+        };
+        self.push_trail(now, &append_event(context, batch, outcome))?;
+        Ok(())
+    }
+}
+
+/// The idempotency row of `(space, key)`: body digest, first entry, count and
+/// checkpoint size.
+type StoredKey = ([u8; 32], u64, u64, Option<u64>);
+
+fn stored_key(conn: &Connection, space: &str, key: &str) -> DbResult<Option<StoredKey>> {
+    let row: Option<(Vec<u8>, i64, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT body, first, count, size FROM idempotency WHERE space = ?1 AND key = ?2",
+        )?
+        .query_row(params![space, key], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    row.map(|(body, first, count, size)| {
+        let body: [u8; 32] = body
+            .try_into()
+            .map_err(|_| DbError::corrupt("idempotency body", "not 32 bytes"))?;
+        Ok((
+            body,
+            codec::index("first", first)?,
+            codec::index("count", count)?,
+            Some(codec::index("size", size)?),
+        ))
+    })
+    .transpose()
 }
 
 /// Signs the checkpoint of the tree's current size and root (C2SP tlog-checkpoint).
@@ -356,29 +573,28 @@ fn sign(key: &LogKey, frontier: &Frontier) -> DbResult<SignedCheckpoint> {
     Ok(checkpoint.sign(key))
 }
 
-/// Whether `scope` may write `record` (DESIGN.md §3: the scope is checked in
-/// the storage layer, not by each handler).
-fn permitted(scope: &Scope, i: usize, record: &Record) -> Result<(), StoreError> {
-    match record {
-        Record::Flow(f) if !scope.may_record_for(&f.enterprise) => Err(StoreError::Forbidden {
-            record: i,
-            why: format!(
-                "only {} itself or the operator records its flows",
-                f.enterprise
-            ),
-        }),
-        Record::Act(_) if !scope.may_act() => Err(StoreError::Forbidden {
-            record: i,
-            why: "only the operator performs acts on the register".to_owned(),
-        }),
-        _ => Ok(()),
+/// Answers a request whose group failed to commit. A caller that stopped
+/// waiting has nothing to be told, so a failed send is ignored.
+fn fail(job: Job, error: StoreError) {
+    match job {
+        Job::Load { reply, .. } => {
+            let _ = reply.send(Err(error));
+        }
+        Job::Append { reply, .. } => {
+            let _ = reply.send(Err(error));
+        }
+        Job::Identity { reply, .. } => {
+            let _ = reply.send(Err(error));
+        }
+        Job::Trail { reply, .. } => {
+            let _ = reply.send(Err(error));
+        }
     }
 }
 
 /// Answers one request after its group committed: receipts against the
-/// group's checkpoint for an append, the checkpoint itself for a load. A
-/// caller that stopped waiting has nothing to be told, so a failed send is
-/// ignored — what committed stays committed.
+/// group's checkpoint for an append, the checkpoint itself for a load. What
+/// committed stays committed whether or not the caller still listens.
 fn answer(
     job: Job,
     outcome: Outcome,
@@ -386,15 +602,32 @@ fn answer(
     conn: &Connection,
     fresh: &HashMap<NodeId, Hash>,
 ) {
-    match job {
-        Job::Load { reply, .. } => {
-            let _ = reply.send(outcome.map(|_| checkpoint.clone()));
+    match (job, outcome) {
+        (Job::Load { reply, .. }, Outcome::Append(recorded)) => {
+            let _ = reply.send(recorded.map(|_| checkpoint.clone()));
         }
-        Job::Append { reply, .. } => {
-            let answer =
-                outcome.and_then(|appended| receipts(appended, checkpoint.clone(), conn, fresh));
+        (Job::Append { reply, .. }, Outcome::Append(recorded)) => {
+            let answer = recorded.and_then(|r| match r {
+                Recorded::Fresh(appended) => receipts(appended, checkpoint.clone(), conn, fresh),
+                Recorded::Replay { first, count, size } => replay(
+                    conn,
+                    first,
+                    count,
+                    size.unwrap_or(checkpoint.checkpoint().size()),
+                ),
+            });
             let _ = reply.send(answer);
         }
+        (Job::Identity { reply, .. }, Outcome::Identity(done)) => {
+            let _ = reply.send(done);
+        }
+        (Job::Trail { reply, .. }, Outcome::Trail(index)) => {
+            let _ = reply.send(index);
+        }
+        (job, _) => fail(
+            job,
+            StoreError::Internal("a request got another kind's outcome".to_owned()),
+        ),
     }
 }
 
@@ -407,8 +640,7 @@ fn receipts(
     fresh: &HashMap<NodeId, Hash>,
 ) -> Result<Appended, StoreError> {
     let size = checkpoint.checkpoint().size();
-    let tree = SqliteTree { conn };
-    let nodes = nodes(&tree, Some(fresh));
+    let nodes = log::nodes(conn, LEDGER, Some(fresh));
     let receipts = appended
         .into_iter()
         .map(|(index, entry)| {
@@ -424,5 +656,36 @@ fn receipts(
     Ok(Appended {
         receipts,
         checkpoint,
+        replayed: false,
+    })
+}
+
+/// The receipts a retried request gets: those of the first request, against
+/// the checkpoint it was answered with.
+fn replay(conn: &Connection, first: u64, count: u64, size: u64) -> Result<Appended, StoreError> {
+    let checkpoint = log::checkpoint_at(conn, LEDGER, size)?
+        .ok_or_else(|| StoreError::Internal(format!("no checkpoint of size {size}")))?;
+    let nodes = log::nodes(conn, LEDGER, None);
+    let mut st = conn
+        .prepare_cached("SELECT entry FROM ledger WHERE idx = ?1")
+        .map_err(DbError::from)?;
+    let receipts = (first..first + count)
+        .map(|index| {
+            let entry: Vec<u8> = st
+                .query_row([codec::sql_index(index)], |r| r.get(0))
+                .map_err(DbError::from)?;
+            let proof = inclusion_proof(index, size, &nodes).map_err(StoreError::internal)?;
+            Ok(Receipt {
+                entry,
+                index,
+                proof,
+                checkpoint: checkpoint.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Appended {
+        receipts,
+        checkpoint,
+        replayed: true,
     })
 }

@@ -6,14 +6,18 @@ mod common;
 use std::path::Path;
 
 use retrace_ledger::checkpoint::{Checkpoint, LogKey};
+use retrace_store::conformance::context;
 use retrace_store::conformance::{UNLICENSED_EXPORT, fixture, lots, parties};
-use retrace_store::{AuditProblem, Scope, Store};
+use retrace_store::{AuditProblem, Authority, Store};
 use retrace_store_sqlite::SqliteStore;
 use rusqlite::Connection;
 
 async fn fixture_store(path: &Path) -> SqliteStore {
     let (store, _) = common::open(path);
-    store.append(&Scope::Operator, fixture()).await.unwrap();
+    store
+        .append(&Authority::Installation, fixture(), &context())
+        .await
+        .unwrap();
     let report = store.audit(None).await.unwrap();
     assert!(
         report.problems.is_empty(),
@@ -195,7 +199,7 @@ async fn extra_checkpoints_are_checked() {
 fn the_tree_pass_recomputes_the_root() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = common::open(&dir.path().join("tree.db"));
-    let checkpoint = store.load(fixture()).unwrap();
+    let checkpoint = store.load(fixture(), "test").unwrap();
     let tree = store.verify_tree().unwrap();
     assert!(tree.problems.is_empty(), "{:#?}", tree.problems);
     assert_eq!(

@@ -69,7 +69,7 @@ impl World {
     fn load(&mut self, batch: Vec<Record>) -> Option<u64> {
         let n = batch.len() as u64;
         let by: Vec<Uscc> = batch.iter().map(|r| r.enterprise().clone()).collect();
-        match self.store.load(batch) {
+        match self.store.load(batch, "test") {
             Ok(cp) => {
                 let end = cp.checkpoint().size();
                 self.flows.extend((end - n..end).zip(by));
@@ -176,7 +176,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("balances.db");
         let (store, _) = common::open(&path);
-        store.load(common::register()).unwrap();
+        store.load(common::register(), "test").unwrap();
         let p = parties();
         let mut world = World { store, who: [p.exporter, p.magnet_maker, p.warehouse], lots: Vec::new(), flows: Vec::new(), minute: 0, shipments: 0 };
         for op in ops {

@@ -8,15 +8,16 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use retrace_ledger::proof::verify_consistency;
+use retrace_store::conformance::context;
 use retrace_store::conformance::parties;
-use retrace_store::{Scope, Store};
+use retrace_store::{Authority, Store};
 use retrace_store_sqlite::SqliteStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_appends_share_commits() {
     let dir = tempfile::tempdir().unwrap();
     let (store, verifier) = common::open(&dir.path().join("group.db"));
-    store.load(common::register()).unwrap();
+    store.load(common::register(), "test").unwrap();
     let store = Arc::new(store);
     let before = store.commits();
     let exporter = parties().exporter;
@@ -32,7 +33,11 @@ async fn concurrent_appends_share_commits() {
                     1_000_000 + n,
                 );
                 store
-                    .append(&Scope::Enterprise(exporter.clone()), vec![record])
+                    .append(
+                        &Authority::Enterprise(exporter.clone()),
+                        vec![record],
+                        &context(),
+                    )
                     .await
             })
         })
@@ -59,7 +64,7 @@ async fn concurrent_appends_share_commits() {
 async fn a_refused_request_leaves_its_group_alone() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = common::open(&dir.path().join("refused.db"));
-    store.load(common::register()).unwrap();
+    store.load(common::register(), "test").unwrap();
     let store = Arc::new(store);
     let exporter = parties().exporter;
     let tasks: Vec<_> = (0..16u64)
@@ -76,7 +81,9 @@ async fn a_refused_request_leaves_its_group_alone() {
                     common::opening(common::may(0), &exporter, &a, 1_000),
                     common::opening(common::may(1), &exporter, &b, 1_000),
                 ];
-                store.append(&Scope::Operator, batch).await
+                store
+                    .append(&Authority::Installation, batch, &context())
+                    .await
             })
         })
         .collect();
@@ -98,13 +105,13 @@ fn the_ledger_refuses_update_and_delete() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("guard.db");
     let (store, _) = common::open(&path);
-    store.load(common::register()).unwrap();
+    store.load(common::register(), "test").unwrap();
     // Sixteen more entries, so that the tree has a stored node (level 4).
     let exporter = parties().exporter;
     let openings = (0..16)
         .map(|n| common::opening(common::may(n), &exporter, &format!("G{n}"), 1_000))
         .collect();
-    store.load(openings).unwrap();
+    store.load(openings, "test").unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
     for sql in [
         "UPDATE ledger SET kind = 'flow.ship' WHERE idx = 0",
@@ -127,12 +134,12 @@ async fn a_reopened_store_goes_on_from_its_last_commit() {
     let exporter = parties().exporter;
     let old = {
         let (store, _) = common::open(&path);
-        store.load(common::register()).unwrap();
+        store.load(common::register(), "test").unwrap();
         let batch = (0..7)
             .map(|n| common::opening(common::may(n), &exporter, &format!("R-{n}"), 5_000))
             .collect();
         store
-            .append(&Scope::Operator, batch)
+            .append(&Authority::Installation, batch, &context())
             .await
             .unwrap()
             .checkpoint
@@ -146,7 +153,10 @@ async fn a_reopened_store_goes_on_from_its_last_commit() {
     let more = (7..20)
         .map(|n| common::opening(common::may(n), &exporter, &format!("R-{n}"), 5_000))
         .collect();
-    let appended = store.append(&Scope::Operator, more).await.unwrap();
+    let appended = store
+        .append(&Authority::Installation, more, &context())
+        .await
+        .unwrap();
     for receipt in &appended.receipts {
         receipt.verify(&verifier).unwrap();
     }
@@ -183,11 +193,14 @@ async fn append_until_killed() {
         return;
     };
     let (store, _) = common::open(std::path::Path::new(&path));
-    store.load(common::register()).unwrap();
+    store.load(common::register(), "test").unwrap();
     let exporter = parties().exporter;
     for n in 0.. {
         let record = common::opening(common::may(n % 40_000), &exporter, &format!("K-{n}"), 1_000);
-        let appended = store.append(&Scope::Operator, vec![record]).await.unwrap();
+        let appended = store
+            .append(&Authority::Installation, vec![record], &context())
+            .await
+            .unwrap();
         println!("acked {}", appended.checkpoint.checkpoint().size());
     }
 }

@@ -13,8 +13,9 @@ use retrace_ledger::tree::Frontier;
 
 use crate::codec::{Corrupt, RecordTime};
 use crate::entry::{RECORD_FIELD, public_json, record_json};
-use crate::model::{AuditProblem, AuditReport};
-use crate::nodes::LOWEST_STORED_LEVEL;
+use crate::model::AuditProblem;
+use crate::nodes::{LOWEST_STORED_LEVEL, Log};
+use crate::trail::{self, TrailEntry};
 
 /// More differences than this in one table are summed up in one last problem:
 /// a store that diverges from its ledger that much needs no longer list.
@@ -183,17 +184,17 @@ pub trait TreeScan {
     fn nodes_above(&mut self, level: u8) -> Result<Vec<(u64, u64)>, Self::Error>;
 }
 
-fn extra(level: impl std::fmt::Display, at: u64) -> AuditProblem {
+fn extra(log: Log, level: impl std::fmt::Display, at: u64) -> AuditProblem {
     problem(
-        "tree_node",
+        log.nodes,
         format!("level={level}, idx={at}"),
         None,
         "extra: no such complete subtree",
     )
 }
 
-/// Streams the stored leaves (`stored` of them, by the ledger's count)
-/// through a [`Frontier`] and compares every stored complete subtree with the
+/// Streams the stored leaves of `log` (`stored` of them, by the log's
+/// count) through a [`Frontier`] and compares every stored complete subtree with the
 /// one recomputed (RFC 9162 §2.1.1).
 ///
 /// A push completes nodes in index order on each level, so the comparison is
@@ -204,6 +205,7 @@ fn extra(level: impl std::fmt::Display, at: u64) -> AuditProblem {
 /// Whatever the scan fails with.
 pub fn verify_tree<S: TreeScan>(
     scan: &mut S,
+    log: Log,
     stored: u64,
     sizes: &[u64],
 ) -> Result<TreeReport, S::Error> {
@@ -224,7 +226,7 @@ pub fn verify_tree<S: TreeScan>(
     while let Some((idx, leaf)) = scan.next_leaf()? {
         if idx != frontier.size() {
             problems.push(problem(
-                "ledger",
+                log.leaves,
                 frontier.size().to_string(),
                 None,
                 format!("leaf missing: the next stored leaf is {idx}"),
@@ -243,7 +245,7 @@ pub fn verify_tree<S: TreeScan>(
                 };
                 match next {
                     None => problems.push(problem(
-                        "tree_node",
+                        log.nodes,
                         key.clone(),
                         None,
                         "missing: the tree has this complete subtree",
@@ -251,7 +253,7 @@ pub fn verify_tree<S: TreeScan>(
                     Some((at, stored)) if at == id.index => {
                         if stored != hash {
                             problems.push(problem(
-                                "tree_node",
+                                log.nodes,
                                 key.clone(),
                                 Some("hash"),
                                 format!("stored {stored}, recomputed {hash}"),
@@ -259,12 +261,12 @@ pub fn verify_tree<S: TreeScan>(
                         }
                     }
                     Some((at, _)) if at < id.index => {
-                        problems.push(extra(id.level, at));
+                        problems.push(extra(log, id.level, at));
                         continue;
                     }
                     Some(row) => {
                         problems.push(problem(
-                            "tree_node",
+                            log.nodes,
                             key.clone(),
                             None,
                             "missing: the tree has this complete subtree",
@@ -283,14 +285,14 @@ pub fn verify_tree<S: TreeScan>(
     }
     for level in LOWEST_STORED_LEVEL..=top {
         if let Some((at, _)) = pending[usize::from(level)].take() {
-            problems.push(extra(level, at));
+            problems.push(extra(log, level, at));
         }
         while let Some((at, _)) = scan.next_node(level)? {
-            problems.push(extra(level, at));
+            problems.push(extra(log, level, at));
         }
     }
     for (level, at) in scan.nodes_above(top.max(LOWEST_STORED_LEVEL - 1))? {
-        problems.push(extra(level, at));
+        problems.push(extra(log, level, at));
     }
     Ok(TreeReport {
         size: frontier.size(),
@@ -310,45 +312,70 @@ pub fn checkpoint_sizes(mut stored: Vec<u64>, extra: Option<&[u8]>) -> Vec<u64> 
     stored
 }
 
-/// The audit's step 3, fed the stored checkpoints one at a time in order of
-/// size: each must carry the log key's signature (C2SP signed-note, Ed25519
-/// `verify_strict`) and the recomputed root at its size; the latest must be
-/// the ledger's size; one held outside the store is checked the same way.
+/// The audit's steps 2 and 3 for one log after its tree pass: the tree
+/// must hold the log's `entries` leaves; the stored checkpoints, fed one at a
+/// time in order of size, must each carry the log key's signature (C2SP
+/// signed-note, Ed25519 `verify_strict`) and the recomputed root at its
+/// size; the latest must be the log's size; one held outside the store is
+/// checked the same way.
 #[derive(Debug)]
 pub struct CheckpointCheck<'a> {
+    log: Log,
     verifier: LogVerifier,
     tree: &'a TreeReport,
+    entries: u64,
     latest: Option<i64>,
+    checked: u64,
 }
 
 impl<'a> CheckpointCheck<'a> {
-    pub fn new(verifier: LogVerifier, tree: &'a TreeReport) -> CheckpointCheck<'a> {
+    /// Starts the checks of `log`, whose tree pass gave `tree`; takes the
+    /// tree pass's problems and the count of its leaves into `problems`.
+    pub fn new(
+        log: Log,
+        verifier: LogVerifier,
+        tree: &'a TreeReport,
+        entries: u64,
+        problems: &mut Vec<AuditProblem>,
+    ) -> CheckpointCheck<'a> {
+        if tree.size != entries {
+            problems.push(problem(
+                log.leaves,
+                "*",
+                None,
+                format!("{} leaves stored for {entries} entries", tree.size),
+            ));
+        }
+        problems.extend(tree.problems.iter().cloned());
         CheckpointCheck {
+            log,
             verifier,
             tree,
+            entries,
             latest: None,
+            checked: 0,
         }
     }
 
     /// Checks the stored checkpoint of `size`.
-    pub fn stored(&mut self, size: i64, note: &[u8], report: &mut AuditReport) {
+    pub fn stored(&mut self, size: i64, note: &[u8], problems: &mut Vec<AuditProblem>) {
         let key = format!("size={size}");
-        report.checkpoints_checked += 1;
+        self.checked += 1;
         self.latest = Some(size);
         match SignedCheckpoint::parse(note) {
             Ok(cp) => {
                 if i64::try_from(cp.checkpoint().size()).ok() != Some(size) {
-                    report.problems.push(problem(
-                        "checkpoint",
+                    problems.push(problem(
+                        self.log.checkpoints,
                         key.clone(),
                         Some("size"),
                         format!("the note is for size {}", cp.checkpoint().size()),
                     ));
                 }
-                self.check(&cp, &key, &mut report.problems);
+                self.check(&cp, &key, problems);
             }
-            Err(e) => report.problems.push(problem(
-                "checkpoint",
+            Err(e) => problems.push(problem(
+                self.log.checkpoints,
                 key,
                 Some("note"),
                 format!("not a signed checkpoint: {e}"),
@@ -356,38 +383,41 @@ impl<'a> CheckpointCheck<'a> {
         }
     }
 
-    /// Checks that the latest stored checkpoint is the ledger's size, and
-    /// the checkpoint held outside the store.
-    pub fn finish(self, extra: Option<&[u8]>, report: &mut AuditReport) {
-        if self.latest.and_then(|l| u64::try_from(l).ok()) != Some(report.entries) {
-            report.problems.push(problem(
-                "checkpoint",
+    /// Checks that the latest stored checkpoint is the log's size, and the
+    /// checkpoint held outside the store; answers how many were checked.
+    pub fn finish(self, extra: Option<&[u8]>, problems: &mut Vec<AuditProblem>) -> u64 {
+        let mut checked = self.checked;
+        let table = self.log.checkpoints;
+        if self.latest.and_then(|l| u64::try_from(l).ok()) != Some(self.entries) {
+            problems.push(problem(
+                table,
                 "latest",
                 None,
                 format!(
-                    "the ledger holds {} entries but the latest checkpoint is for {:?}",
-                    report.entries, self.latest
+                    "the log holds {} entries but the latest checkpoint is for {:?}",
+                    self.entries, self.latest
                 ),
             ));
         }
         match extra.map(SignedCheckpoint::parse) {
             None => {}
-            Some(Err(e)) => report.problems.push(problem(
-                "checkpoint",
+            Some(Err(e)) => problems.push(problem(
+                table,
                 "extra",
                 Some("note"),
                 format!("not a signed checkpoint: {e}"),
             )),
             Some(Ok(cp)) => {
-                report.checkpoints_checked += 1;
-                self.check(&cp, "extra", &mut report.problems);
+                checked += 1;
+                self.check(&cp, "extra", problems);
             }
         }
+        checked
     }
 
     /// Checks a checkpoint's signature and its root against the recomputed tree.
     fn check(&self, cp: &SignedCheckpoint, key: &str, problems: &mut Vec<AuditProblem>) {
-        let table = "checkpoint";
+        let table = self.log.checkpoints;
         if let Err(e) = cp.verify(&self.verifier) {
             problems.push(problem(table, key, Some("note"), format!("signature: {e}")));
         }
@@ -429,6 +459,99 @@ impl<'a> CheckpointCheck<'a> {
             )),
         }
     }
+}
+
+/// One stored row of the trail log, as a store reads it back.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredTrail<'a> {
+    pub idx: u64,
+    pub time: &'a str,
+    pub account: Option<&'a str>,
+    pub action: &'a str,
+    pub actor_region: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub entry: &'a [u8],
+    pub leaf: &'a [u8],
+}
+
+/// The audit's re-read of one trail entry (its step 5): the entry decodes,
+/// re-encodes identically, rehashes to its leaf and agrees with the search
+/// columns and the enterprises (`filed`, in order) stored beside it.
+/// `expected` is the index the entry should have; answers the next one.
+///
+/// # Errors
+/// When the entry cannot be re-encoded (a bug).
+pub fn check_trail_entry(
+    row: &StoredTrail<'_>,
+    filed: &[String],
+    expected: u64,
+    problems: &mut Vec<AuditProblem>,
+) -> Result<u64, Corrupt> {
+    let key = row.idx.to_string();
+    if row.idx != expected {
+        problems.push(problem(
+            "trail",
+            expected.to_string(),
+            None,
+            format!("missing: the next stored entry is {}", row.idx),
+        ));
+    }
+    if leaf_hash(row.entry).0[..] != row.leaf[..] {
+        problems.push(problem(
+            "trail",
+            key.clone(),
+            Some("leaf"),
+            "does not hash the entry",
+        ));
+    }
+    let entry: TrailEntry = match trail::decode(row.idx, row.entry) {
+        Ok(e) => e,
+        Err(e) => {
+            problems.push(problem("trail", key, Some("entry"), e.to_string()));
+            return Ok(row.idx + 1);
+        }
+    };
+    let (reencoded, _) = trail::encode(&entry.event, &RecordTime::parse(&entry.time)?)?;
+    if reencoded != row.entry {
+        problems.push(problem(
+            "trail",
+            key.clone(),
+            Some("entry"),
+            "not in its one canonical spelling",
+        ));
+    }
+    let columns = trail::columns(&entry);
+    for (column, same) in [
+        ("time", row.time == columns.time),
+        ("account", row.account == columns.account.as_deref()),
+        ("action", row.action == columns.action),
+        (
+            "actor_region",
+            row.actor_region == columns.actor_region.as_deref(),
+        ),
+        ("region", row.region == columns.region.as_deref()),
+    ] {
+        if !same {
+            problems.push(problem(
+                "trail",
+                key.clone(),
+                Some(column),
+                "differs from what the entry says",
+            ));
+        }
+    }
+    if filed != columns.enterprises {
+        problems.push(problem(
+            "trail_enterprise",
+            key,
+            Some("enterprise"),
+            format!(
+                "filed under {filed:?}, but the entry concerns {:?}",
+                columns.enterprises
+            ),
+        ));
+    }
+    Ok(row.idx + 1)
 }
 
 /// Counts the differences of one table and keeps the first

@@ -1,14 +1,18 @@
 //! What stores answer: views of entries, lots, stock and flags, and pages of them.
 
+use retrace_domain::enterprise::{Designation, Enterprise, EnterpriseKind, Group, QuotaCategory};
+use retrace_domain::facility::Facility;
 use retrace_domain::lot::LotId;
 use retrace_domain::project::{Flag, LotState};
 use retrace_domain::record::Record;
+use retrace_domain::region::RegionCode;
 use retrace_domain::rules::Rule;
 use retrace_domain::uscc::Uscc;
 use retrace_ledger::checkpoint::SignedCheckpoint;
 use retrace_ledger::hash::Hash;
 use retrace_ledger::receipt::Receipt;
 use serde::Serialize;
+use time::Date;
 
 /// The most items one page holds.
 pub const MAX_PAGE: usize = 1_000;
@@ -34,6 +38,7 @@ impl PageRequest {
 
 /// One page of a listing, with the cursor of the next if there is one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
@@ -41,13 +46,16 @@ pub struct Page<T> {
 
 /// A ledger entry with the record it holds, as its owner may see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntryView {
     pub index: u64,
     /// When the system recorded it (RFC 3339, UTC).
     pub record_time: String,
     pub kind: String,
     pub enterprise: Uscc,
+    /// The RFC 9162 leaf hash, lowercase hex.
     #[serde(serialize_with = "hash_hex")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub leaf: Hash,
     pub record: Record,
     /// The entry that declared this one wrong, if any.
@@ -61,10 +69,14 @@ pub struct Appended {
     pub receipts: Vec<Receipt>,
     /// The checkpoint every receipt proves inclusion in.
     pub checkpoint: SignedCheckpoint,
+    /// Whether this answers a retried request: the batch was recorded by the
+    /// first request with the same idempotency key, and nothing new was.
+    pub replayed: bool,
 }
 
 /// Stock of one lot at one holder for one owner.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Position {
     pub lot: LotId,
     pub holder: Uscc,
@@ -77,6 +89,7 @@ pub struct Position {
 
 /// A lot with where it is now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LotView {
     pub state: LotState,
     pub positions: Vec<Position>,
@@ -120,6 +133,11 @@ pub struct AuditReport {
     pub root: Option<Hash>,
     pub checkpoints_checked: u64,
     pub rows_compared: u64,
+    /// Entries of the audit trail re-read and rehashed.
+    pub trail_entries: u64,
+    #[serde(serialize_with = "optional_hash_hex")]
+    pub trail_root: Option<Hash>,
+    pub trail_checkpoints_checked: u64,
     pub problems: Vec<AuditProblem>,
 }
 
@@ -142,4 +160,40 @@ fn optional_hash_hex<S: serde::Serializer>(hash: &Option<Hash>, s: S) -> Result<
         Some(h) => s.collect_str(h),
         None => s.serialize_none(),
     }
+}
+
+/// Which enterprises of the register to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EnterpriseFilter {
+    pub group: Option<Group>,
+    pub kind: Option<EnterpriseKind>,
+    /// Enterprises whose seat or any facility lies in this region.
+    pub region: Option<RegionCode>,
+}
+
+/// An enterprise with its facilities (and their permits) and designations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnterpriseView {
+    #[serde(flatten)]
+    pub enterprise: Enterprise,
+    pub facilities: Vec<Facility>,
+    pub designations: Vec<Designation>,
+}
+
+/// Which facilities to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FacilityFilter {
+    pub operator: Option<Uscc>,
+    /// Facilities in this region.
+    pub region: Option<RegionCode>,
+}
+
+/// Which designations to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DesignationFilter {
+    pub enterprise: Option<Uscc>,
+    pub category: Option<QuotaCategory>,
+    /// Only those in force on this day.
+    pub valid_on: Option<Date>,
 }

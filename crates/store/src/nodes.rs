@@ -1,4 +1,5 @@
-//! Which nodes of the RFC 9162 tree a store keeps, and how the rest are
+//! The two Merkle logs every store keeps — the ledger and the audit trail —
+//! which nodes of their RFC 9162 trees it stores, and how the rest are
 //! recomputed, the same on every store.
 //!
 //! The leaves are the ledger's leaf column; complete subtrees from level
@@ -18,6 +19,29 @@ use crate::codec::Corrupt;
 /// The lowest level of the tree a store keeps.
 pub const LOWEST_STORED_LEVEL: u8 = 4;
 
+/// The tables of one log, by the names the audit reports problems under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Log {
+    /// The table whose `idx` and `leaf` columns are the leaves.
+    pub leaves: &'static str,
+    pub nodes: &'static str,
+    pub checkpoints: &'static str,
+}
+
+/// The ledger: the records of flows and acts.
+pub const LEDGER: Log = Log {
+    leaves: "ledger",
+    nodes: "tree_node",
+    checkpoints: "checkpoint",
+};
+
+/// The audit trail (`crate::trail`).
+pub const TRAIL: Log = Log {
+    leaves: "trail",
+    nodes: "trail_node",
+    checkpoints: "trail_checkpoint",
+};
+
 /// What a store reads the tree from.
 pub trait TreeStorage {
     type Error: std::error::Error + From<Corrupt> + Send + Sync + 'static;
@@ -34,7 +58,7 @@ pub trait TreeStorage {
 /// in progress, which are still in memory (RFC 9162 §2.1.1).
 #[derive(Debug)]
 pub struct Nodes<'a, T> {
-    pub storage: &'a T,
+    pub storage: T,
     pub fresh: Option<&'a HashMap<NodeId, Hash>>,
 }
 

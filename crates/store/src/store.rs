@@ -8,33 +8,48 @@ use retrace_ledger::checkpoint::SignedCheckpoint;
 use retrace_ledger::hash::Hash;
 use retrace_ledger::receipt::Receipt;
 
+use retrace_domain::enterprise::Designation;
+use retrace_domain::facility::{Facility, FacilityId};
+use retrace_domain::uscc::Uscc;
+
 use crate::error::StoreError;
 use crate::model::{
-    Appended, AuditReport, EntryFilter, EntryView, FlagFilter, FlagView, LotView, Page,
-    PageRequest, Position, StockFilter,
+    Appended, AuditReport, DesignationFilter, EnterpriseFilter, EnterpriseView, EntryFilter,
+    EntryView, FacilityFilter, FlagFilter, FlagView, LotView, Page, PageRequest, Position,
+    StockFilter,
 };
-use crate::scope::Scope;
+use crate::public::PublicLot;
+use crate::scope::{Authority, Scope};
 use crate::trace::{Direction, TraceAnswer};
+use crate::write::WriteContext;
 
 type Answer<T> = Result<T, StoreError>;
 
 /// A retrace store: the ledger and its projections, behind the caller's scope.
 ///
-/// Every method takes the [`Scope`] of the caller; what lies outside it is
+/// Every read takes the [`Scope`] of the caller; what lies outside it is
 /// answered as if it did not exist ([`StoreError::NotFound`] or an empty page).
+/// Every write takes the caller's [`Authority`] and its [`WriteContext`].
 /// Ledger-wide values — checkpoints and proofs — carry no confidential data
-/// (DESIGN.md §3) and need no scope.
+/// (DESIGN.md §3) and need no scope; nor does [`Store::public_lot`], whose
+/// answer has no field for anything confidential.
 pub trait Store: Send + Sync + 'static {
     /// Validates, sequences and projects `batch` in one transaction — all or
-    /// nothing — and answers with a receipt per record.
+    /// nothing — with its audit trail entry (refused or not), and answers
+    /// with a receipt per record. With an idempotency key already used by the
+    /// same caller for the same body, it records nothing and answers with the
+    /// first request's receipts ([`Appended::replayed`]).
     ///
     /// # Errors
     /// [`StoreError::Refused`] naming the record and field when any record is
-    /// refused; [`StoreError::Forbidden`] when the scope may not write it.
+    /// refused; [`StoreError::Forbidden`] when the authority may not write
+    /// it; [`StoreError::IdempotencyMismatch`] for a key used with another
+    /// body.
     fn append(
         &self,
-        scope: &Scope,
+        authority: &Authority,
         batch: Vec<Record>,
+        context: &WriteContext,
     ) -> impl Future<Output = Answer<Appended>> + Send;
 
     /// The latest signed checkpoint.
@@ -102,6 +117,47 @@ pub trait Store: Send + Sync + 'static {
         direction: Direction,
         page: &PageRequest,
     ) -> impl Future<Output = Answer<TraceAnswer>> + Send;
+
+    /// Enterprises on the register in scope, by USCC.
+    fn enterprises(
+        &self,
+        scope: &Scope,
+        filter: &EnterpriseFilter,
+        page: &PageRequest,
+    ) -> impl Future<Output = Answer<Page<EnterpriseView>>> + Send;
+
+    /// One enterprise in scope, with its facilities and designations.
+    fn enterprise(
+        &self,
+        scope: &Scope,
+        uscc: &Uscc,
+    ) -> impl Future<Output = Answer<EnterpriseView>> + Send;
+
+    /// Facilities of enterprises in scope, by id.
+    fn facilities(
+        &self,
+        scope: &Scope,
+        filter: &FacilityFilter,
+        page: &PageRequest,
+    ) -> impl Future<Output = Answer<Page<Facility>>> + Send;
+
+    /// One facility of an enterprise in scope.
+    fn facility(
+        &self,
+        scope: &Scope,
+        id: &FacilityId,
+    ) -> impl Future<Output = Answer<Facility>> + Send;
+
+    /// Designations of enterprises in scope, by enterprise, category and start.
+    fn designations(
+        &self,
+        scope: &Scope,
+        filter: &DesignationFilter,
+        page: &PageRequest,
+    ) -> impl Future<Output = Answer<Page<Designation>>> + Send;
+
+    /// What the public may know of a lot (issue 3 §6): see [`crate::public`].
+    fn public_lot(&self, lot: &LotId) -> impl Future<Output = Answer<PublicLot>> + Send;
 
     /// Re-reads and rehashes every entry, recomputes the root, checks every
     /// stored checkpoint (and `extra`, held outside the store) against it, and

@@ -7,6 +7,14 @@
 //! Through plants that pool their feed (cracking, separation, recycling) the
 //! walk uses mass-balance attribution per element over the facility-month
 //! pool and marks those edges [`EdgeBasis::Attributed`] (DESIGN.md §2).
+//!
+//! A trace crosses enterprises, and a caller sees only its own side of what
+//! others recorded (issue 3 §2). An edge whose entry the caller's scope does
+//! not see is still shown — the ledger's public part of every entry names its
+//! kind, its enterprise and its lots, and an inclusion proof of it can be
+//! given to anyone — but without its masses and without the places only the
+//! entry's confidential record names (the receiver of a shipment, a country),
+//! which become [`TraceNode::Undisclosed`].
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -28,6 +36,7 @@ pub const MAX_TRACE_EDGES: usize = 200_000;
 
 /// Which way to walk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Backward,
@@ -36,6 +45,7 @@ pub enum Direction {
 
 /// A place in the trace graph.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "node", rename_all = "snake_case")]
 pub enum TraceNode {
     Lot {
@@ -63,10 +73,14 @@ pub enum TraceNode {
     Abroad {
         country: String,
     },
+    /// A place that only the entry's confidential record names, outside
+    /// the caller's scope.
+    Undisclosed,
 }
 
 /// Whether an edge was recorded batch by batch or attributed over a pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EdgeBasis {
     Recorded,
@@ -75,20 +89,26 @@ pub enum EdgeBasis {
 
 /// One step of a trace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceEdge {
     pub from: TraceNode,
     pub to: TraceNode,
     /// The ledger entry behind the step.
     pub entry: u64,
+    /// The enterprise whose entry it is (public in the entry's leaf).
+    pub enterprise: Uscc,
     pub kind: FlowKind,
     pub basis: EdgeBasis,
     /// The lot the step moved, for custody steps between holders.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lot: Option<LotId>,
-    /// Wet mass in grams.
-    pub mass: u64,
-    /// REO in grams.
-    pub reo: u64,
+    /// Wet mass in grams; `None` when the entry is outside the caller's scope.
+    pub mass: Option<u64>,
+    /// REO in grams; `None` when the entry is outside the caller's scope.
+    pub reo: Option<u64>,
+    /// Whether the caller's scope sees the entry, so that the edge is shown
+    /// in full.
+    pub disclosed: bool,
     /// The pool an attributed edge was computed over.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool: Option<PoolKey>,
@@ -96,6 +116,7 @@ pub struct TraceEdge {
 
 /// A facility-month pool of one process.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PoolKey {
     pub facility: FacilityId,
     pub month: String,
@@ -104,6 +125,7 @@ pub struct PoolKey {
 
 /// A trace, one page of its edges at a time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceAnswer {
     pub lot: LotId,
     pub direction: Direction,
@@ -211,6 +233,11 @@ pub fn import_country(record: &Record) -> Option<String> {
 pub trait TraceSource {
     type Error;
 
+    /// Whether the caller's scope sees the entries of `enterprise`.
+    fn sees(&self, enterprise: &Uscc) -> Result<bool, Self::Error>;
+    /// The enterprise whose entry `entry` is; an error if there is none.
+    fn recorded_by(&self, entry: u64) -> Result<Uscc, Self::Error>;
+
     fn creation(&self, lot: &LotId) -> Result<Option<Creation>, Self::Error>;
     /// Recorded lineage into a lot (batch-keeping transformations).
     fn edges_into(&self, lot: &LotId) -> Result<Vec<LineageEdge>, Self::Error>;
@@ -257,6 +284,7 @@ pub fn trace<S: TraceSource>(
         seen: BTreeSet::new(),
         queue: VecDeque::new(),
         pools: BTreeMap::new(),
+        seeing: BTreeMap::new(),
     };
     walk.seen.insert(lot.clone());
     walk.queue.push_back(lot.clone());
@@ -275,7 +303,12 @@ pub fn trace<S: TraceSource>(
     let attributed = walk.edges[..end]
         .iter()
         .any(|e| e.basis == EdgeBasis::Attributed);
-    let edges: Vec<TraceEdge> = walk.edges.drain(start.min(end)..end).collect();
+    let mut edges: Vec<TraceEdge> = walk.edges.drain(start.min(end)..end).collect();
+    for edge in &mut edges {
+        if !walk.sees(&edge.enterprise)? {
+            withhold(edge);
+        }
+    }
     Ok(TraceAnswer {
         lot: lot.clone(),
         direction,
@@ -295,6 +328,28 @@ struct Walk<'a, S> {
     seen: BTreeSet<LotId>,
     queue: VecDeque<LotId>,
     pools: BTreeMap<PoolKey, LoadedPool>,
+    seeing: BTreeMap<Uscc, bool>,
+}
+
+/// Shows an edge as someone outside the entry's scope may see it: its public
+/// part only.
+fn withhold(edge: &mut TraceEdge) {
+    edge.mass = None;
+    edge.reo = None;
+    edge.disclosed = false;
+    let own = edge.enterprise.clone();
+    for node in [&mut edge.from, &mut edge.to] {
+        let public = match node {
+            TraceNode::Lot { .. } => true,
+            TraceNode::Mine { enterprise, .. }
+            | TraceNode::Opening { enterprise }
+            | TraceNode::Holder { enterprise } => *enterprise == own,
+            TraceNode::Import { .. } | TraceNode::Abroad { .. } | TraceNode::Undisclosed => false,
+        };
+        if !public {
+            *node = TraceNode::Undisclosed;
+        }
+    }
 }
 
 fn lot_node(lot: &LotId) -> TraceNode {
@@ -302,6 +357,15 @@ fn lot_node(lot: &LotId) -> TraceNode {
 }
 
 impl<S: TraceSource> Walk<'_, S> {
+    fn sees(&mut self, enterprise: &Uscc) -> Result<bool, S::Error> {
+        if let Some(seen) = self.seeing.get(enterprise) {
+            return Ok(*seen);
+        }
+        let seen = self.source.sees(enterprise)?;
+        self.seeing.insert(enterprise.clone(), seen);
+        Ok(seen)
+    }
+
     fn visit(&mut self, lot: &LotId) {
         if self.seen.insert(lot.clone()) {
             self.queue.push_back(lot.clone());
@@ -339,11 +403,13 @@ impl<S: TraceSource> Walk<'_, S> {
                 from,
                 to: lot_node(lot),
                 entry: creation.entry,
+                enterprise: creation.enterprise.clone(),
                 kind: creation.kind,
                 basis: EdgeBasis::Recorded,
                 lot: None,
-                mass: creation.mass.grams(),
-                reo: creation.reo.grams(),
+                mass: Some(creation.mass.grams()),
+                reo: Some(creation.reo.grams()),
+                disclosed: true,
                 pool: None,
             });
             return Ok(());
@@ -372,11 +438,13 @@ impl<S: TraceSource> Walk<'_, S> {
                     from: lot_node(&from),
                     to: lot_node(lot),
                     entry,
+                    enterprise: creation.enterprise.clone(),
                     kind: FlowKind::Transform,
                     basis: EdgeBasis::Attributed,
                     lot: None,
-                    mass: mass.grams(),
-                    reo: reo.grams(),
+                    mass: Some(mass.grams()),
+                    reo: Some(reo.grams()),
+                    disclosed: true,
                     pool: Some(pool_key.clone()),
                 });
                 self.visit(&from);
@@ -384,7 +452,7 @@ impl<S: TraceSource> Walk<'_, S> {
             return Ok(());
         }
         for edge in self.source.edges_into(lot)? {
-            self.edges.push(recorded(&edge));
+            self.edges.push(recorded(&edge, &creation.enterprise));
             self.visit(&edge.from);
         }
         Ok(())
@@ -406,16 +474,19 @@ impl<S: TraceSource> Walk<'_, S> {
                 },
                 to,
                 entry: step.entry,
+                enterprise: self.source.recorded_by(step.entry)?,
                 kind: step.kind,
                 basis: EdgeBasis::Recorded,
                 lot: Some(lot.clone()),
-                mass: step.mass.grams(),
-                reo: step.reo.grams(),
+                mass: Some(step.mass.grams()),
+                reo: Some(step.reo.grams()),
+                disclosed: true,
                 pool: None,
             });
         }
         for edge in self.source.edges_out_of(lot)? {
-            self.edges.push(recorded(&edge));
+            let made_by = self.source.recorded_by(edge.entry)?;
+            self.edges.push(recorded(&edge, &made_by));
             self.visit(&edge.to);
         }
         for key in self.source.pools_fed(lot)? {
@@ -436,15 +507,18 @@ impl<S: TraceSource> Walk<'_, S> {
                 })
                 .collect();
             for (to, entry, mass, reo) in found {
+                let made_by = self.source.recorded_by(entry)?;
                 self.edges.push(TraceEdge {
                     from: lot_node(lot),
                     to: lot_node(&to),
                     entry,
+                    enterprise: made_by,
                     kind: FlowKind::Transform,
                     basis: EdgeBasis::Attributed,
                     lot: None,
-                    mass: mass.grams(),
-                    reo: reo.grams(),
+                    mass: Some(mass.grams()),
+                    reo: Some(reo.grams()),
+                    disclosed: true,
                     pool: Some(key.clone()),
                 });
                 self.visit(&to);
@@ -454,16 +528,19 @@ impl<S: TraceSource> Walk<'_, S> {
     }
 }
 
-fn recorded(edge: &LineageEdge) -> TraceEdge {
+/// A recorded lineage edge of a transformation `enterprise` recorded.
+fn recorded(edge: &LineageEdge, enterprise: &Uscc) -> TraceEdge {
     TraceEdge {
         from: lot_node(&edge.from),
         to: lot_node(&edge.to),
         entry: edge.entry,
+        enterprise: enterprise.clone(),
         kind: FlowKind::Transform,
         basis: EdgeBasis::Recorded,
         lot: None,
-        mass: edge.mass.grams(),
-        reo: edge.reo.grams(),
+        mass: Some(edge.mass.grams()),
+        reo: Some(edge.reo.grams()),
+        disclosed: true,
         pool: None,
     }
 }

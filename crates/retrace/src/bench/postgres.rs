@@ -14,9 +14,9 @@ use retrace_domain::clock::SystemClock;
 use retrace_domain::record::Record;
 use retrace_domain::uscc::Uscc;
 use retrace_server::AppState;
+use retrace_store::Store;
 use retrace_store::conformance::records;
 use retrace_store::trace::Direction;
-use retrace_store::{Scope, Store};
 use sha2::{Digest, Sha256};
 
 use super::{
@@ -88,7 +88,9 @@ async fn run(dir: &Path, size: u64, url: &str) -> anyhow::Result<Report> {
     let (mut magnets, mut ores) = (Vec::new(), Vec::new());
     let mut timed_load = |chunk: Vec<Record>| -> anyhow::Result<()> {
         let start = Instant::now();
-        store.load(chunk).context("bulk recording")?;
+        store
+            .load(chunk, "retrace bench: bulk recording")
+            .context("bulk recording")?;
         load += start.elapsed();
         Ok(())
     };
@@ -200,6 +202,7 @@ async fn capture(
     let mut addresses = Vec::new();
     let mut stops = Vec::new();
     let mut servers = Vec::new();
+    let mut tokens = Vec::new();
     for _ in 0..NODES {
         let store = data
             .open_with_clock(database, Arc::new(SystemClock))
@@ -207,12 +210,19 @@ async fn capture(
         let origin = store.checkpoint().await?.checkpoint().origin().to_owned();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         addresses.push(listener.local_addr()?.to_string());
-        let state = AppState {
-            store: Arc::new(store),
-            scope: Scope::Operator,
-            verifier_key: verifier_key.clone(),
+        if tokens.is_empty() {
+            tokens =
+                crate::bench_api::client_tokens(&store, CLIENTS, |_| enterprise.clone()).await?;
+        }
+        let state = AppState::new(
+            Arc::new(store),
+            Arc::new(SystemClock),
+            verifier_key.clone(),
+            data.trail_verifier_key()?,
             origin,
-        };
+            data.csrf_key()?,
+            false,
+        );
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         stops.push(stop);
         servers.push(tokio::spawn(retrace_server::serve(
@@ -227,6 +237,7 @@ async fn capture(
     let clients: Vec<_> = (0..CLIENTS)
         .map(|c| {
             let (addresses, enterprise) = (addresses.clone(), enterprise.clone());
+            let token = tokens[c].clone();
             tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
                 let mut acknowledged = 0;
                 for b in 0..BATCHES_PER_CLIENT {
@@ -241,7 +252,7 @@ async fn capture(
                         })
                         .collect();
                     let body = serde_json::to_string(&batch)?;
-                    let status = post(&addresses[(c + b) % NODES], &body)?;
+                    let status = post(&addresses[(c + b) % NODES], &token, &body)?;
                     anyhow::ensure!(status == 201, "a capture batch was answered {status}");
                     acknowledged += RECORDS_PER_BATCH as u64;
                 }
@@ -264,12 +275,12 @@ async fn capture(
 }
 
 /// Posts a JSON batch over one HTTP/1.1 connection; answers the status.
-fn post(address: &str, body: &str) -> anyhow::Result<u16> {
+fn post(address: &str, token: &str, body: &str) -> anyhow::Result<u16> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(address)?;
     write!(
         stream,
-        "POST /api/v1/events HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /api/v1/events HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     let mut response = String::new();

@@ -28,6 +28,10 @@ pub fn key() -> LogKey {
     LogKey::from_seed(ORIGIN, &[7; 32]).unwrap()
 }
 
+pub fn trail_key() -> LogKey {
+    LogKey::from_seed(&format!("{ORIGIN}/trail"), &[8; 32]).unwrap()
+}
+
 /// A clock after every flow of the conformance fixture.
 pub fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(
@@ -38,6 +42,7 @@ pub fn clock() -> Arc<ManualClock> {
 pub fn config(clock: Arc<ManualClock>) -> PgConfig {
     PgConfig {
         log_key: key(),
+        trail_key: trail_key(),
         salt_secret: [42; 32],
         clock,
         projector: Projector::default(),

@@ -20,9 +20,14 @@ pub fn key() -> LogKey {
     LogKey::from_seed(ORIGIN, &[7; 32]).unwrap()
 }
 
+pub fn trail_key() -> LogKey {
+    LogKey::from_seed("retrace.test/log/trail", &[8; 32]).unwrap()
+}
+
 pub fn config(clock: Arc<ManualClock>) -> SqliteConfig {
     SqliteConfig {
         log_key: key(),
+        trail_key: trail_key(),
         salt_secret: [42; 32],
         clock,
         projector: Projector::default(),

@@ -11,7 +11,10 @@
 //! differs. [`run_all`] needs an empty store whose clock reads after
 //! 2025-06-30 (the fixture's flows lie in May 2025, its corrections in June);
 //! the checks after [`append_fixture`] expect the state it leaves and run in
-//! the order [`run_all`] calls them.
+//! the order [`run_all`] calls them. Stores that keep identities too run
+//! [`identity::run_identity`] after it.
+
+pub mod identity;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,17 +36,21 @@ use retrace_domain::record::Record;
 use retrace_domain::region::RegionCode;
 use retrace_domain::rules::Rule;
 use retrace_domain::uscc::Uscc;
-use retrace_ledger::checkpoint::LogVerifier;
+use retrace_ledger::checkpoint::{LogVerifier, SignedCheckpoint};
 use retrace_ledger::hash::leaf_hash;
 use retrace_ledger::proof::{verify_consistency, verify_inclusion};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::StoreError;
-use crate::model::{Appended, EntryFilter, FlagFilter, MAX_PAGE, PageRequest, StockFilter};
-use crate::scope::Scope;
+use crate::model::{
+    Appended, DesignationFilter, EnterpriseFilter, EntryFilter, FacilityFilter, FlagFilter,
+    MAX_PAGE, PageRequest, StockFilter,
+};
+use crate::scope::{Authority, Scope};
 use crate::store::Store;
 use crate::trace::{Direction, EdgeBasis, TraceEdge, TraceNode};
+use crate::write::WriteContext;
 
 /// The enterprises of the fixture. All codes are synthesized
 /// ([`Uscc::synthesize`]) and name no real enterprise.
@@ -137,6 +144,11 @@ fn tonnes(text: &str) -> Mass {
 
 fn facility_id(text: &str) -> FacilityId {
     FacilityId::parse(text).expect("fixture facility ids are well formed")
+}
+
+/// The context of the suite's writes: the installation, no idempotency key.
+pub fn context() -> WriteContext {
+    WriteContext::installation("conformance suite")
 }
 
 fn act(act: Act) -> Record {
@@ -646,8 +658,12 @@ pub async fn run_all<S: Store>(store: &S, verifier: &LogVerifier) {
     check_stock(store).await;
     check_flags(store).await;
     check_scope(store).await;
+    check_nothing_leaks(store).await;
+    check_register(store).await;
     check_proofs(store, verifier, &first, &last).await;
     check_trace(store).await;
+    check_trace_disclosure(store).await;
+    check_public(store, verifier).await;
     check_refusals(store).await;
     check_all_or_nothing(store).await;
     check_correction(store).await;
@@ -669,23 +685,27 @@ pub async fn append_fixture<S: Store>(store: &S, verifier: &LogVerifier) -> (App
     let mut records = fixture();
     let last = records.pop().expect("the fixture is not empty");
     let first = store
-        .append(&Scope::Operator, records)
+        .append(&Authority::Installation, records, &context())
         .await
         .unwrap_or_else(|e| panic!("the fixture is refused: {e}"));
     check_receipts(&first, verifier, 0);
     let p = parties();
     let missing = format!("receive_without_ship:{}:S-A-3", p.miner);
     assert!(
-        flag_keys(store, &Scope::Operator).await.contains(&missing),
+        flag_keys(store, &Scope::Installation)
+            .await
+            .contains(&missing),
         "a receipt with no shipment is flagged"
     );
     let second = store
-        .append(&Scope::Operator, vec![last])
+        .append(&Authority::Installation, vec![last], &context())
         .await
         .unwrap_or_else(|e| panic!("the last record is refused: {e}"));
     check_receipts(&second, verifier, first.receipts.len() as u64);
     assert!(
-        !flag_keys(store, &Scope::Operator).await.contains(&missing),
+        !flag_keys(store, &Scope::Installation)
+            .await
+            .contains(&missing),
         "the shipment clears the flag of its receipt"
     );
     (first, second)
@@ -753,7 +773,7 @@ pub async fn check_stock<S: Store>(store: &S) {
     let p = parties();
     let l = lots();
     let magnet_reo = store
-        .lot(&Scope::Operator, &l.magnet)
+        .lot(&Scope::Installation, &l.magnet)
         .await
         .expect("the magnet lot exists")
         .state
@@ -808,12 +828,12 @@ pub async fn check_stock<S: Store>(store: &S) {
         10_000_000,
         2_700_000,
     );
-    let found = positions(store, &Scope::Operator, &StockFilter::default()).await;
+    let found = positions(store, &Scope::Installation, &StockFilter::default()).await;
     assert_eq!(found, expected, "stock after the fixture");
 
     let with_empty = positions(
         store,
-        &Scope::Operator,
+        &Scope::Installation,
         &StockFilter {
             include_empty: true,
             ..StockFilter::default()
@@ -828,7 +848,7 @@ pub async fn check_stock<S: Store>(store: &S) {
     );
 
     let lot = store
-        .lot(&Scope::Operator, &l.la_ce_oxide)
+        .lot(&Scope::Installation, &l.la_ce_oxide)
         .await
         .expect("the La-Ce oxide exists");
     assert_eq!(lot.state.producer, p.separator);
@@ -845,7 +865,7 @@ pub async fn check_flags<S: Store>(store: &S) {
     let l = lots();
     let page = store
         .flags(
-            &Scope::Operator,
+            &Scope::Installation,
             &FlagFilter::default(),
             &PageRequest::first(MAX_PAGE),
         )
@@ -896,7 +916,7 @@ pub async fn check_flags<S: Store>(store: &S) {
 
     let filtered = store
         .flags(
-            &Scope::Operator,
+            &Scope::Installation,
             &FlagFilter {
                 rule: Some(Rule::NegativeStock),
                 ..FlagFilter::default()
@@ -910,7 +930,7 @@ pub async fn check_flags<S: Store>(store: &S) {
     let mut paged = Vec::new();
     loop {
         let page = store
-            .flags(&Scope::Operator, &FlagFilter::default(), &request)
+            .flags(&Scope::Installation, &FlagFilter::default(), &request)
             .await
             .expect("flags page");
         paged.extend(page.items.into_iter().map(|f| f.key));
@@ -1090,7 +1110,7 @@ pub async fn check_scope<S: Store>(store: &S) {
         ..EntryFilter::default()
     };
     let ore_entries = store
-        .entries(&Scope::Operator, &by_lot, &everything)
+        .entries(&Scope::Installation, &by_lot, &everything)
         .await
         .expect("entries by lot");
     assert!(
@@ -1101,7 +1121,7 @@ pub async fn check_scope<S: Store>(store: &S) {
     let mut paged = 0;
     loop {
         let page = store
-            .entries(&Scope::Operator, &EntryFilter::default(), &request)
+            .entries(&Scope::Installation, &EntryFilter::default(), &request)
             .await
             .expect("entries page");
         paged += page.items.len();
@@ -1133,7 +1153,7 @@ pub async fn check_proofs<S: Store>(
     assert_eq!(&latest, last.checkpoint.checkpoint());
     for index in [0, 1, 15, old.size() - 1, latest.size() - 1] {
         let entry = store
-            .entry(&Scope::Operator, index)
+            .entry(&Scope::Installation, index)
             .await
             .expect("the operator sees every entry");
         let proof = store
@@ -1143,7 +1163,7 @@ pub async fn check_proofs<S: Store>(
         verify_inclusion(&entry.leaf, index, latest.size(), &proof, &latest.root())
             .unwrap_or_else(|e| panic!("inclusion of {index}: {e}"));
         let receipt = store
-            .receipt(&Scope::Operator, index)
+            .receipt(&Scope::Installation, index)
             .await
             .expect("a receipt");
         assert_eq!(leaf_hash(&receipt.entry), entry.leaf);
@@ -1192,7 +1212,7 @@ fn lot_node(lot: &LotId) -> TraceNode {
 async fn whole_trace<S: Store>(store: &S, lot: &LotId, direction: Direction) -> Vec<TraceEdge> {
     store
         .trace(
-            &Scope::Operator,
+            &Scope::Installation,
             lot,
             direction,
             &PageRequest::first(MAX_PAGE),
@@ -1287,7 +1307,7 @@ pub async fn check_trace<S: Store>(store: &S) {
 
     let whole = store
         .trace(
-            &Scope::Operator,
+            &Scope::Installation,
             &l.ore,
             Direction::Forward,
             &PageRequest::first(MAX_PAGE),
@@ -1304,7 +1324,7 @@ pub async fn check_trace<S: Store>(store: &S) {
     let mut joined = Vec::new();
     loop {
         let page = store
-            .trace(&Scope::Operator, &l.ore, Direction::Forward, &request)
+            .trace(&Scope::Installation, &l.ore, Direction::Forward, &request)
             .await
             .expect("a trace page");
         assert!(page.edges.len() <= 3);
@@ -1337,14 +1357,14 @@ async fn size_of<S: Store>(store: &S) -> u64 {
 
 async fn refused<S: Store>(
     store: &S,
-    scope: &Scope,
+    authority: &Authority,
     batch: Vec<Record>,
     record: usize,
     field: &str,
     reason: RefusalReason,
 ) {
     let before = size_of(store).await;
-    match store.append(scope, batch).await {
+    match store.append(authority, batch, &context()).await {
         Err(StoreError::Refused { record: r, refusal }) => {
             assert_eq!(
                 (r, refusal.field.as_str(), refusal.reason),
@@ -1373,7 +1393,7 @@ pub async fn check_refusals<S: Store>(store: &S) {
         adjust(&l.monazite, -1_000, AdjustReason::Loss),
     );
     let unknown = lot_of(&p.miner, "NO-SUCH-LOT");
-    let operator = Scope::Operator;
+    let operator = Authority::Installation;
     refused(
         store,
         &operator,
@@ -1439,18 +1459,32 @@ pub async fn check_refusals<S: Store>(store: &S) {
 
     let before = size_of(store).await;
     let forbidden = [
-        (Scope::Enterprise(p.magnet_maker.clone()), fine.clone()),
-        (Scope::Region(region("31")), fine.clone()),
-        (Scope::Group(Group::NorthernRareEarth), fine.clone()),
         (
-            Scope::Enterprise(p.miner.clone()),
+            Authority::Enterprise(p.magnet_maker.clone()),
+            fine.clone(),
+            "enterprise",
+        ),
+        (Authority::Register, fine.clone(), "kind"),
+        (Authority::Designation, fine.clone(), "kind"),
+        (
+            Authority::Enterprise(p.miner.clone()),
             designate(&p.miner, QuotaCategory::MiningIonic),
+            "act",
+        ),
+        (
+            Authority::Register,
+            designate(&p.miner, QuotaCategory::MiningIonic),
+            "act",
         ),
     ];
-    for (scope, record) in forbidden {
-        match store.append(&scope, vec![record]).await {
-            Err(StoreError::Forbidden { record: 0, .. }) => {}
-            other => panic!("{scope:?} writing: expected Forbidden, got {other:?}"),
+    for (authority, record, field) in forbidden {
+        match store.append(&authority, vec![record], &context()).await {
+            Err(StoreError::Forbidden {
+                record: 0,
+                field: f,
+                ..
+            }) if f == field => {}
+            other => panic!("{authority:?} writing: expected Forbidden at {field}, got {other:?}"),
         }
     }
     assert_eq!(
@@ -1462,7 +1496,7 @@ pub async fn check_refusals<S: Store>(store: &S) {
 
 async fn stock_of<S: Store>(store: &S, lot: &LotId, holder: &Uscc) -> i64 {
     let view = store
-        .lot(&Scope::Operator, lot)
+        .lot(&Scope::Installation, lot)
         .await
         .expect("the lot exists");
     view.positions
@@ -1479,7 +1513,7 @@ pub async fn check_all_or_nothing<S: Store>(store: &S) {
     let stock = stock_of(store, &l.opening, &p.exporter).await;
     let entries = store
         .entries(
-            &Scope::Operator,
+            &Scope::Installation,
             &EntryFilter::default(),
             &PageRequest::first(MAX_PAGE),
         )
@@ -1509,7 +1543,7 @@ pub async fn check_all_or_nothing<S: Store>(store: &S) {
     ];
     refused(
         store,
-        &Scope::Enterprise(p.exporter.clone()),
+        &Authority::Enterprise(p.exporter.clone()),
         batch,
         2,
         "mass",
@@ -1523,7 +1557,7 @@ pub async fn check_all_or_nothing<S: Store>(store: &S) {
     );
     let after = store
         .entries(
-            &Scope::Operator,
+            &Scope::Installation,
             &EntryFilter::default(),
             &PageRequest::first(MAX_PAGE),
         )
@@ -1539,7 +1573,7 @@ pub async fn check_all_or_nothing<S: Store>(store: &S) {
 pub async fn check_correction<S: Store>(store: &S) {
     let p = parties();
     let l = lots();
-    let exporter = Scope::Enterprise(p.exporter.clone());
+    let exporter = Authority::Enterprise(p.exporter.clone());
     let before = stock_of(store, &l.opening, &p.exporter).await;
     let loss = store
         .append(
@@ -1550,6 +1584,7 @@ pub async fn check_correction<S: Store>(store: &S) {
                 None,
                 adjust(&l.opening, -1_000_000, AdjustReason::Loss),
             )],
+            &context(),
         )
         .await
         .expect("the exporter records its loss");
@@ -1570,7 +1605,7 @@ pub async fn check_correction<S: Store>(store: &S) {
         )
     };
     let fixed = store
-        .append(&exporter, vec![correction()])
+        .append(&exporter, vec![correction()], &context())
         .await
         .expect("the exporter corrects it");
     assert_eq!(
@@ -1579,7 +1614,7 @@ pub async fn check_correction<S: Store>(store: &S) {
         "a correction reverses stock"
     );
     let entry = store
-        .entry(&exporter, wrong)
+        .entry(&Scope::Enterprise(p.exporter.clone()), wrong)
         .await
         .expect("the exporter sees its entry");
     assert_eq!(
@@ -1597,7 +1632,7 @@ pub async fn check_correction<S: Store>(store: &S) {
     )
     .await;
     let earlier = store
-        .entry(&exporter, MISTAKEN_ADJUST)
+        .entry(&Scope::Enterprise(p.exporter.clone()), MISTAKEN_ADJUST)
         .await
         .expect("the fixture's mistake");
     assert_eq!(earlier.corrected_by, Some(MISTAKEN_ADJUST + 1));
@@ -1743,4 +1778,403 @@ pub mod records {
             }),
         )
     }
+}
+/// Every lot of the fixture.
+fn all_lots() -> Vec<LotId> {
+    let l = lots();
+    vec![
+        l.ore,
+        l.nd_oxide,
+        l.dy_oxide,
+        l.la_ce_oxide,
+        l.nd_metal,
+        l.magnet,
+        l.opening,
+        l.monazite,
+        l.ionic,
+    ]
+}
+
+/// Every party of the fixture.
+fn all_parties() -> Vec<Uscc> {
+    let p = parties();
+    vec![
+        p.miner,
+        p.separator,
+        p.smelter,
+        p.magnet_maker,
+        p.exporter,
+        p.warehouse,
+        p.ionic_miner,
+    ]
+}
+
+/// Issue 3 §2: every read of every table, through every storage call, under
+/// scopes that reach none of the fixture's data — an enterprise not on the
+/// register, and a province where no party is — answers nothing: empty
+/// pages, and `NotFound` for everything named.
+pub async fn check_nothing_leaks<S: Store>(store: &S) {
+    let everything = PageRequest::first(MAX_PAGE);
+    let size = size_of(store).await;
+    let facilities = ["MINE-A", "PLANT-B", "PLANT-C", "PLANT-D", "WH-W", "MINE-G"];
+    for scope in [
+        Scope::Enterprise(Uscc::synthesize("650102", 99)),
+        Scope::Region(region("65")),
+        Scope::Region(region("150207")),
+    ] {
+        let what = format!("{scope:?}");
+        let entries = store
+            .entries(&scope, &EntryFilter::default(), &everything)
+            .await
+            .expect("entries");
+        assert!(entries.items.is_empty(), "{what} lists entries");
+        for index in 0..size {
+            is_not_found(
+                store.entry(&scope, index).await,
+                &format!("{what} entry {index}"),
+            );
+            is_not_found(
+                store.receipt(&scope, index).await,
+                &format!("{what} receipt {index}"),
+            );
+        }
+        for lot in all_lots() {
+            is_not_found(store.lot(&scope, &lot).await, &format!("{what} lot {lot}"));
+            for direction in [Direction::Backward, Direction::Forward] {
+                is_not_found(
+                    store.trace(&scope, &lot, direction, &everything).await,
+                    &format!("{what} traces {lot}"),
+                );
+            }
+        }
+        let stock = store
+            .stock(
+                &scope,
+                &StockFilter {
+                    include_empty: true,
+                    ..StockFilter::default()
+                },
+                &everything,
+            )
+            .await
+            .expect("stock");
+        assert!(stock.items.is_empty(), "{what} lists stock");
+        let flags = store
+            .flags(&scope, &FlagFilter::default(), &everything)
+            .await
+            .expect("flags");
+        assert!(flags.items.is_empty(), "{what} lists flags");
+        let enterprises = store
+            .enterprises(&scope, &EnterpriseFilter::default(), &everything)
+            .await
+            .expect("enterprises");
+        assert!(enterprises.items.is_empty(), "{what} lists enterprises");
+        for party in all_parties() {
+            is_not_found(
+                store.enterprise(&scope, &party).await,
+                &format!("{what} enterprise {party}"),
+            );
+        }
+        let listed = store
+            .facilities(&scope, &FacilityFilter::default(), &everything)
+            .await
+            .expect("facilities");
+        assert!(listed.items.is_empty(), "{what} lists facilities");
+        for id in facilities {
+            is_not_found(
+                store.facility(&scope, &facility_id(id)).await,
+                &format!("{what} facility {id}"),
+            );
+        }
+        let designations = store
+            .designations(&scope, &DesignationFilter::default(), &everything)
+            .await
+            .expect("designations");
+        assert!(designations.items.is_empty(), "{what} lists designations");
+    }
+}
+
+/// The register in scope: a region sees the enterprises seated there or with
+/// a facility there, with their facilities and designations; an enterprise
+/// sees itself.
+pub async fn check_register<S: Store>(store: &S) {
+    let p = parties();
+    let everything = PageRequest::first(MAX_PAGE);
+    let usccs = |page: &crate::model::Page<crate::model::EnterpriseView>| -> BTreeSet<Uscc> {
+        page.items
+            .iter()
+            .map(|e| e.enterprise.uscc.clone())
+            .collect()
+    };
+    let nation = store
+        .enterprises(
+            &Scope::Region(RegionCode::nation()),
+            &EnterpriseFilter::default(),
+            &everything,
+        )
+        .await
+        .expect("enterprises");
+    assert_eq!(usccs(&nation), all_parties().into_iter().collect());
+    // The warehouse trader is seated in 150203 and stores in 150204: the
+    // county of its warehouse sees it, and the county of neither does not.
+    let warehouse_county = store
+        .enterprises(
+            &Scope::Region(region("150204")),
+            &EnterpriseFilter::default(),
+            &everything,
+        )
+        .await
+        .expect("enterprises");
+    assert_eq!(
+        usccs(&warehouse_county),
+        BTreeSet::from([p.warehouse.clone()])
+    );
+    let view = store
+        .enterprise(&Scope::Region(region("150204")), &p.warehouse)
+        .await
+        .expect("the warehouse's county sees it");
+    assert_eq!(view.facilities.len(), 1);
+    assert_eq!(view.facilities[0].id.as_str(), "WH-W");
+    let baotou = store
+        .enterprises(
+            &Scope::Region(region("1502")),
+            &EnterpriseFilter::default(),
+            &everything,
+        )
+        .await
+        .expect("enterprises");
+    assert_eq!(
+        usccs(&baotou),
+        BTreeSet::from([p.miner.clone(), p.separator.clone(), p.warehouse.clone()])
+    );
+    let northern = store
+        .enterprises(
+            &Scope::Region(RegionCode::nation()),
+            &EnterpriseFilter {
+                group: Some(Group::NorthernRareEarth),
+                ..EnterpriseFilter::default()
+            },
+            &everything,
+        )
+        .await
+        .expect("enterprises");
+    assert_eq!(
+        usccs(&northern),
+        BTreeSet::from([p.miner.clone(), p.separator.clone()])
+    );
+    let miners = store
+        .enterprises(
+            &Scope::Region(RegionCode::nation()),
+            &EnterpriseFilter {
+                kind: Some(EnterpriseKind::Mining),
+                ..EnterpriseFilter::default()
+            },
+            &PageRequest::first(1),
+        )
+        .await
+        .expect("enterprises");
+    assert_eq!(miners.items.len(), 1, "a page of one");
+    assert!(miners.next.is_some(), "two miners: a second page");
+    let own = store
+        .enterprise(&Scope::Enterprise(p.miner.clone()), &p.miner)
+        .await
+        .expect("an enterprise sees itself");
+    assert_eq!(own.designations.len(), 1);
+    assert_eq!(own.designations[0].category, QuotaCategory::MiningRock);
+    is_not_found(
+        store
+            .enterprise(&Scope::Enterprise(p.miner.clone()), &p.separator)
+            .await,
+        "an enterprise asks for another",
+    );
+    let designated = store
+        .designations(
+            &Scope::Region(RegionCode::nation()),
+            &DesignationFilter {
+                category: Some(QuotaCategory::Separation),
+                valid_on: Some(time::macros::date!(2025 - 05 - 10)),
+                ..DesignationFilter::default()
+            },
+            &everything,
+        )
+        .await
+        .expect("designations");
+    assert_eq!(designated.items.len(), 1);
+    assert_eq!(designated.items[0].enterprise, p.separator);
+    let in_jiangxi = store
+        .facilities(
+            &Scope::Region(region("36")),
+            &FacilityFilter::default(),
+            &everything,
+        )
+        .await
+        .expect("facilities");
+    let ids: BTreeSet<&str> = in_jiangxi.items.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, BTreeSet::from(["MINE-G", "PLANT-C"]));
+}
+
+/// Issue 3 §2: a trace crosses enterprises, and what others recorded is shown
+/// by its public part only — no masses, no place that only their
+/// confidential record names.
+pub async fn check_trace_disclosure<S: Store>(store: &S) {
+    let (p, l) = (parties(), lots());
+    let everything = PageRequest::first(crate::trace::MAX_TRACE_EDGES);
+    let magnets = store
+        .trace(
+            &Scope::Enterprise(p.magnet_maker.clone()),
+            &l.magnet,
+            Direction::Backward,
+            &everything,
+        )
+        .await
+        .expect("the magnet maker traces its magnets");
+    assert!(!magnets.edges.is_empty());
+    for e in &magnets.edges {
+        let own = e.enterprise == p.magnet_maker;
+        assert_eq!(e.disclosed, own, "{e:?}");
+        assert_eq!(e.mass.is_some(), own, "masses of others' entries: {e:?}");
+        assert_eq!(e.reo.is_some(), own, "{e:?}");
+    }
+    assert!(
+        magnets.edges.iter().any(
+            |e| matches!(&e.from, TraceNode::Mine { enterprise, .. } if *enterprise == p.miner)
+        ),
+        "the mine is public: the extraction names its own enterprise"
+    );
+    let ore = store
+        .trace(
+            &Scope::Enterprise(p.miner.clone()),
+            &l.ore,
+            Direction::Forward,
+            &everything,
+        )
+        .await
+        .expect("the miner traces its ore forward");
+    for e in &ore.edges {
+        if !e.disclosed {
+            assert!(e.mass.is_none() && e.reo.is_none(), "{e:?}");
+            for node in [&e.from, &e.to] {
+                match node {
+                    TraceNode::Lot { .. } | TraceNode::Undisclosed => {}
+                    TraceNode::Holder { enterprise }
+                    | TraceNode::Mine { enterprise, .. }
+                    | TraceNode::Opening { enterprise } => assert_eq!(enterprise, &e.enterprise),
+                    other => panic!("a withheld edge names {other:?}"),
+                }
+            }
+        }
+    }
+    assert!(
+        ore.edges.iter().any(|e| !e.disclosed
+            && (e.to == TraceNode::Undisclosed || e.from == TraceNode::Undisclosed)),
+        "the separator's customers are not the miner's to know: {:?}",
+        ore.edges
+    );
+    let whole = store
+        .trace(
+            &Scope::Installation,
+            &l.ore,
+            Direction::Forward,
+            &everything,
+        )
+        .await
+        .expect("the installation traces the ore");
+    assert!(whole.edges.iter().all(|e| e.disclosed && e.mass.is_some()));
+    assert_eq!(
+        whole.edges.len(),
+        ore.edges.len(),
+        "the same walk, told differently"
+    );
+}
+
+/// Issue 3 §6: what the public may know of a lot — the chain to its mine
+/// with the producers' designations and a proof of every step — and
+/// nothing confidential.
+pub async fn check_public<S: Store>(store: &S, verifier: &LogVerifier) {
+    let (p, l) = (parties(), lots());
+    let public = store
+        .public_lot(&l.magnet)
+        .await
+        .expect("the magnets' public page");
+    assert_eq!(public.lot.lot, l.magnet);
+    assert_eq!(public.lot.producer.uscc, p.magnet_maker);
+    assert_eq!(public.lot.from, vec![l.nd_metal.clone()]);
+    let chain: BTreeMap<&LotId, &crate::public::PublicStep> =
+        public.chain.iter().map(|s| (&s.lot, s)).collect();
+    let ore = chain.get(&l.ore).expect("the chain reaches the ore");
+    assert_eq!(ore.kind, retrace_domain::flow::FlowKind::Extract);
+    assert_eq!(ore.producer.uscc, p.miner);
+    assert_eq!(ore.facility.as_ref().map(|f| f.as_str()), Some("MINE-A"));
+    assert_eq!(ore.producer.designated.len(), 1, "the miner was designated");
+    assert_eq!(
+        ore.producer.designated[0].category,
+        QuotaCategory::MiningRock
+    );
+    let oxide = chain
+        .get(&l.nd_oxide)
+        .expect("the chain passes the separation");
+    assert_eq!(oxide.basis, EdgeBasis::Attributed);
+    assert!(public.attributed);
+    assert!(
+        chain
+            .get(&l.nd_metal)
+            .is_some_and(|s| s.producer.designated.is_empty())
+    );
+    let checkpoint = SignedCheckpoint::parse_and_verify(public.checkpoint.as_bytes(), verifier)
+        .expect("the public checkpoint verifies");
+    assert_eq!(public.log_key, verifier.to_string());
+    let mut named: BTreeSet<u64> = public.chain.iter().map(|s| s.entry).collect();
+    named.insert(public.lot.entry);
+    let proved: BTreeSet<u64> = public.proofs.iter().map(|p| p.index).collect();
+    assert_eq!(named, proved, "a proof for every step");
+    for proof in &public.proofs {
+        let leaf = leaf_hash(proof.entry.as_bytes());
+        assert_eq!(leaf.to_string(), proof.leaf);
+        let path: Vec<retrace_ledger::hash::Hash> = proof
+            .proof
+            .iter()
+            .map(|h| h.parse().expect("hex"))
+            .collect();
+        verify_inclusion(
+            &leaf,
+            proof.index,
+            checkpoint.size(),
+            &path,
+            &checkpoint.root(),
+        )
+        .expect("each step is in the log");
+        let entry = retrace_ledger::entry::Entry::decode(proof.entry.as_bytes()).expect("an entry");
+        let public_part: serde_json::Value =
+            serde_json::from_slice(entry.public()).expect("public JSON");
+        let keys: BTreeSet<&str> = public_part
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from(["enterprise", "event_time", "kind", "lots", "record_time"]),
+            "an entry shows only its public part"
+        );
+    }
+    let text = serde_json::to_string(&public).expect("JSON");
+    for secret in [
+        "\"mass\"",
+        "\"reo\"",
+        "measurement",
+        "shipment",
+        "S-A-1",
+        "grade",
+        "\"to\"",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "the public page shows {secret}: {text}"
+        );
+    }
+    is_not_found(
+        store.public_lot(&lot_of(&p.miner, "NEVER-MADE")).await,
+        "a lot the ledger does not know",
+    );
 }
