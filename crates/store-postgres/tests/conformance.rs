@@ -16,6 +16,9 @@ async fn postgres_store_conforms() {
     let report = store.audit(None).await.unwrap();
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
     assert!(report.rows_compared > report.entries);
-    assert!(report.trail_entries > 0, "the suite's writes and reads are on the trail");
+    assert!(
+        report.trail_entries > 0,
+        "the suite's writes and reads are on the trail"
+    );
     assert!(report.trail_checkpoints_checked > 0);
 }

@@ -5,14 +5,15 @@
 mod common;
 
 use proptest::prelude::*;
+use retrace_access::{Account, AccountName, Language, Role, hash_password};
 use retrace_domain::lot::LotId;
 use retrace_domain::record::Record;
 use retrace_domain::uscc::Uscc;
 use retrace_store::conformance::{self, lots, parties, records};
 use retrace_store::trace::{Direction, MAX_TRACE_EDGES};
 use retrace_store::{
-    Authority, EntryFilter, FlagFilter, MAX_PAGE, PageRequest, Scope, StockFilter, Store,
-    StoreError, WriteContext,
+    Actor, Authority, EntryFilter, FlagFilter, Identity, MAX_PAGE, PageRequest, Scope, StockFilter,
+    Store, StoreError, TrailEvent, TrailFilter, WriteContext,
 };
 use retrace_store_postgres::PgStore;
 use retrace_store_sqlite::{SqliteConfig, SqliteStore};
@@ -285,6 +286,110 @@ async fn both_stores_tell_the_same_story() {
         "{x:#?} {y:#?}"
     );
     assert_eq!((x.entries, x.root), (y.entries, y.root));
+    assert_eq!(
+        (x.trail_entries, x.trail_root),
+        (y.trail_entries, y.trail_root)
+    );
+    same_trail(&lite, &pg).await;
+    same_identity(&lite, &pg).await;
+}
+
+/// The audit trail: the same entries, the same signed trail checkpoint byte
+/// for byte, the same regional searches.
+async fn same_trail(lite: &SqliteStore, pg: &PgStore) {
+    let (a, b) = (
+        lite.trail_checkpoint().await.unwrap(),
+        pg.trail_checkpoint().await.unwrap(),
+    );
+    assert_eq!(a.as_bytes(), b.as_bytes(), "the same trail checkpoint");
+    assert!(a.checkpoint().size() > 0, "the story is on the trail");
+    for scope in scopes() {
+        let page = PageRequest::first(MAX_PAGE);
+        let (x, y) = (
+            lite.trail(&scope, &TrailFilter::default(), &page).await,
+            pg.trail(&scope, &TrailFilter::default(), &page).await,
+        );
+        assert_eq!(shown(&x), shown(&y), "the trail under {scope:?}");
+        let size = a.checkpoint().size();
+        for index in [0, size / 2, size - 1] {
+            let (x, y) = (
+                lite.trail_proof(&scope, index, size).await,
+                pg.trail_proof(&scope, index, size).await,
+            );
+            assert_eq!(shown(&x), shown(&y), "trail proof {index} under {scope:?}");
+        }
+    }
+}
+
+/// The same identity changes give the same answers, refusals and trail.
+async fn same_identity(lite: &SqliteStore, pg: &PgStore) {
+    let password = hash_password("a long enough passphrase", &mut rand_core::OsRng).unwrap();
+    let account = |name: &str, role: Role| Account {
+        name: AccountName::parse(name).unwrap(),
+        role,
+        password: password.clone(),
+        disabled: false,
+        display_name: name.to_owned(),
+        language: Language::En,
+    };
+    let trail = |target: &str| TrailEvent {
+        actor: Actor::installation(),
+        action: "account.create".to_owned(),
+        target: target.to_owned(),
+        enterprises: Vec::new(),
+        region: None,
+        status: 201,
+        detail: String::new(),
+    };
+    let operator = Role::EnterpriseOperator {
+        enterprise: parties().miner,
+    };
+    for (name, role) in [
+        ("cross.admin", Role::Administrator),
+        ("cross.operator", operator.clone()),
+        ("cross.admin", Role::Administrator),
+    ] {
+        let (x, y) = (
+            lite.install_account(account(name, role.clone()), trail(name))
+                .await,
+            pg.install_account(account(name, role.clone()), trail(name))
+                .await,
+        );
+        assert_eq!(shown(&x), shown(&y), "installing {name}");
+    }
+    assert!(
+        matches!(
+            pg.install_account(account("cross.admin", Role::Administrator), trail("again"))
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a name is taken once"
+    );
+    let (x, y) = (
+        lite.account(&AccountName::parse("cross.operator").unwrap())
+            .await
+            .unwrap(),
+        pg.account(&AccountName::parse("cross.operator").unwrap())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(x.map(|a| a.role), y.map(|a| a.role));
+    // The refused install is on PostgreSQL's trail only: compare before it.
+    let x = lite.trail_checkpoint().await.unwrap();
+    let y = pg
+        .trail(
+            &Scope::Installation,
+            &TrailFilter::default(),
+            &PageRequest::first(MAX_PAGE),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        y.items.len() as u64,
+        x.checkpoint().size() + 1,
+        "every install, refused or not, is on the trail"
+    );
+    assert_eq!(y.items.last().unwrap().event.status, 409);
 }
 
 #[derive(Clone, Debug)]

@@ -88,6 +88,13 @@ async fn the_database_refuses_to_change_the_ledger() {
         "UPDATE checkpoint SET note = '\\x00'",
         "DELETE FROM checkpoint",
         "TRUNCATE checkpoint",
+        "UPDATE trail SET action = 'read' WHERE idx = 0",
+        "DELETE FROM trail",
+        "TRUNCATE trail CASCADE",
+        "DELETE FROM trail_enterprise",
+        "TRUNCATE trail_node",
+        "UPDATE trail_checkpoint SET note = '\\x00'",
+        "DELETE FROM trail_checkpoint",
     ] {
         let err = db.sql(sql).expect_err(sql);
         assert!(format!("{err:?}").contains("append-only"), "{sql}: {err:?}");
@@ -168,6 +175,34 @@ async fn the_audit_names_what_was_changed() {
     let report = store.audit(None).await.unwrap();
     assert!(
         names(&report.problems, "pg_trigger", "checkpoint_no_delete", None),
+        "{:#?}",
+        report.problems
+    );
+
+    // The audit trail the same way: the append's trail entry, its account
+    // column changed behind the guard's back, then a byte of its entry.
+    assert!(report.trail_entries > 0);
+    db.sql(
+        "ALTER TABLE trail DISABLE TRIGGER trail_no_update;
+         UPDATE trail SET action = 'read' WHERE idx = 0;
+         ALTER TABLE trail ENABLE TRIGGER trail_no_update;",
+    )
+    .unwrap();
+    let report = store.audit(None).await.unwrap();
+    assert!(
+        names(&report.problems, "trail", "0", Some("action")),
+        "{:#?}",
+        report.problems
+    );
+    db.sql(
+        "ALTER TABLE trail DISABLE TRIGGER trail_no_update;
+         UPDATE trail SET entry = overlay(entry placing '\\x00' from 9 for 1) WHERE idx = 0;
+         ALTER TABLE trail ENABLE TRIGGER trail_no_update;",
+    )
+    .unwrap();
+    let report = store.audit(None).await.unwrap();
+    assert!(
+        names(&report.problems, "trail", "0", Some("leaf")),
         "{:#?}",
         report.problems
     );
@@ -395,6 +430,8 @@ async fn the_sequencer_role_may_not_change_the_ledger() {
         "UPDATE ledger SET kind = 'flow.ship' WHERE idx = 0",
         "DELETE FROM leaf WHERE idx = 0",
         "TRUNCATE checkpoint",
+        "UPDATE trail SET action = 'read' WHERE idx = 0",
+        "TRUNCATE trail_checkpoint",
     ] {
         let err = db
             .sql(&format!("SET ROLE retrace_sequencer; {sql}"))
