@@ -1,16 +1,21 @@
 //! `retrace copy --from sqlite:PATH --to postgres://…`: moves an embedded
 //! installation into PostgreSQL (issue 5 §5, "moving up").
 //!
-//! Every commit of the source is sequenced again in the target as one
-//! commit, each entry at its original index and record time
+//! First the state that is not the ledger — accounts, sessions, tokens,
+//! throttle state, idempotency keys and the audit trail with its tree and
+//! its signed checkpoints — is written row for row (`PgStore::copy_rows`).
+//! Then every commit of the source's ledger is sequenced again in the
+//! target as one commit, each entry at its original index and record time
 //! (`PgStore::replay`), so every leaf, root and signed checkpoint comes out
 //! the same — Ed25519 signatures are deterministic — and every projection is
 //! computed again by the target's own projector. The move is proved by the
-//! checkpoints, compared note for note as they are signed, and by the
-//! digests of every table (`retrace_store::digest`), compared at the end.
+//! ledger's checkpoints, compared note for note as they are signed, and by
+//! the digests of every table (`retrace_store::digest`), the trail's
+//! included, compared at the end; `retrace audit` on the target then checks
+//! the trail's checkpoints against its recomputed tree and its key.
 
 use anyhow::{Context, bail};
-use retrace_store::{MAX_PAGE, Store};
+use retrace_store::{Identity, MAX_PAGE, Store, digest};
 
 use crate::backend::{Backend, Database};
 use crate::commands::{EXIT_CHECK_FAILED, EXIT_OK};
@@ -32,6 +37,20 @@ pub async fn run(dir: &DataDir, from: &Database, to: &Database) -> anyhow::Resul
         bail!(
             "{to} already holds a ledger of {size} entries; copy moves a ledger into an empty store"
         );
+    }
+    let trail = target.trail_checkpoint().await?.checkpoint().size();
+    if trail != 0 {
+        bail!(
+            "{to} already holds an audit trail of {trail} entries; copy moves into an empty store"
+        );
+    }
+    for table in digest::STATE_TABLES {
+        let rows = lite.table_rows(table)?;
+        let count = rows.len();
+        pg.copy_rows(table, rows)
+            .await
+            .with_context(|| format!("copying {table}"))?;
+        println!("{table}: {count} rows copied");
     }
     let total = source.checkpoint().await?.checkpoint().size();
     println!("copying {total} entries from {from} to {to}, commit by commit");

@@ -2,12 +2,14 @@
 //! many clients recording through all of them, the sequencer killed with
 //! SIGKILL mid-stream — and every acknowledged event is in the ledger
 //! exactly once, the tree is consistent with every checkpoint handed out
-//! before, and recording goes on through the nodes that are left.
+//! before, and recording goes on through the nodes that are left. The
+//! clients record with an API token, as the trail names them whichever node
+//! they reach, and an idempotency key retried through another node replays
+//! the first request's receipts instead of recording twice.
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,23 +25,12 @@ const NODES: usize = 3;
 const CLIENTS: usize = 6;
 const BATCHES_PER_CLIENT: usize = 25;
 
-/// One HTTP/1.1 exchange over a fresh connection; `None` when the node
-/// cannot be reached or does not answer in time.
-fn http(address: &str, method: &str, path: &str, body: &str) -> Option<(u16, Value)> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .ok()?;
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    let (_, body) = response.split_once("\r\n\r\n")?;
-    Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+/// One request with the clients' token; `None` when the node cannot be
+/// reached or does not answer in time.
+fn http(address: &str, token: &str, method: &str, path: &str, body: &str) -> Option<(u16, Value)> {
+    let bearer = format!("Bearer {token}");
+    let answer = common::http(address, method, path, &[("Authorization", &bearer)], body)?;
+    Some((answer.status, answer.body))
 }
 
 /// A node: the `serve` process and the address it listens on.
@@ -108,7 +99,7 @@ fn three_nodes_survive_the_sequencer_killed_mid_stream() {
     };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    ok(&data, Some(&db.url), &["init"]);
+    common::init(&data, Some(&db.url));
     let register: Vec<_> = fixture()
         .into_iter()
         .take_while(|r| matches!(r, retrace_domain::record::Record::Act(_)))
@@ -125,17 +116,19 @@ fn three_nodes_survive_the_sequencer_killed_mid_stream() {
         .map(|n| start(&data, &db, &format!("node{n}")))
         .collect();
     let addresses: Vec<String> = nodes.iter().map(|n| n.address.clone()).collect();
+    let exporter = parties().exporter;
+    let token = common::operator_token(&addresses[1], "nodes.clerk", exporter.as_str());
     let acked = Arc::new(Mutex::new(Vec::<Acked>::new()));
     let sent = Arc::new(Mutex::new(0usize));
-    let exporter = parties().exporter;
 
     let clients: Vec<_> = (0..CLIENTS)
         .map(|c| {
-            let (addresses, acked, sent, exporter) = (
+            let (addresses, acked, sent, exporter, token) = (
                 addresses.clone(),
                 Arc::clone(&acked),
                 Arc::clone(&sent),
                 exporter.clone(),
+                token.clone(),
             );
             std::thread::spawn(move || {
                 for b in 0..BATCHES_PER_CLIENT {
@@ -151,7 +144,8 @@ fn three_nodes_survive_the_sequencer_killed_mid_stream() {
                     // Round robin over the nodes; a node that is gone is skipped.
                     for attempt in 0..NODES {
                         let address = &addresses[(c + b + attempt) % NODES];
-                        let Some((status, answer)) = http(address, "POST", "/api/v1/events", &body)
+                        let Some((status, answer)) =
+                            http(address, &token, "POST", "/api/v1/events", &body)
                         else {
                             continue;
                         };
@@ -204,13 +198,14 @@ fn three_nodes_survive_the_sequencer_killed_mid_stream() {
     );
 
     let node = &nodes[0].address;
-    let (_, latest) = http(node, "GET", "/api/v1/checkpoints?limit=1000", "").unwrap();
+    let (_, latest) = http(node, &token, "GET", "/api/v1/checkpoints?limit=1000", "").unwrap();
     let notes = latest["checkpoints"].as_array().unwrap();
     let last = notes.last().unwrap()["note"].as_str().unwrap().to_owned();
     let (size, root) = checkpoint_size_root(&last);
     for a in &acked {
         let (status, entries) = http(
             node,
+            &token,
             "GET",
             &format!("/api/v1/events?lot={}&limit=10", a.lot),
             "",
@@ -224,6 +219,7 @@ fn three_nodes_survive_the_sequencer_killed_mid_stream() {
         assert!(old <= size);
         let (_, proof) = http(
             node,
+            &token,
             "GET",
             &format!("/api/v1/proofs/consistency?old={old}&new={size}"),
             "",
@@ -239,6 +235,65 @@ fn three_nodes_survive_the_sequencer_killed_mid_stream() {
             panic!("checkpoint {old} handed out is not a prefix of {size}: {e}")
         });
     }
+
+    // An idempotency key retried through the other node: the first
+    // request's receipts again, nothing recorded twice.
+    let retried = records::opening(records::may(9_000), &exporter, "RETRIED", 1_000);
+    let body = serde_json::to_string(&vec![retried]).unwrap();
+    let bearer = format!("Bearer {token}");
+    let headers = [
+        ("Authorization", bearer.as_str()),
+        ("Idempotency-Key", "6f1c7e0a-2b9d-4c1e-9f3a-0d6b2e8c4a11"),
+    ];
+    let first = common::http(&nodes[0].address, "POST", "/api/v1/events", &headers, &body).unwrap();
+    assert_eq!(first.status, 201, "{first:?}");
+    let again = common::http(&nodes[1].address, "POST", "/api/v1/events", &headers, &body).unwrap();
+    assert_eq!(
+        again.status, 200,
+        "a retry through another node replays: {again:?}"
+    );
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(first.body["receipts"], again.body["receipts"]);
+    assert_eq!(first.body["checkpoint"], again.body["checkpoint"]);
+    let lot = records::lot(&exporter, "RETRIED");
+    let (_, entries) = http(
+        node,
+        &token,
+        "GET",
+        &format!("/api/v1/events?lot={lot}&limit=10"),
+        "",
+    )
+    .unwrap();
+    assert_eq!(
+        entries["items"].as_array().unwrap().len(),
+        1,
+        "recorded once"
+    );
+    // Both attempts are on the trail as the clerk's, whichever node took them.
+    let mut client = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let trailed: i64 = client
+        .query_one(
+            "SELECT count(*) FROM trail WHERE account = 'nodes.clerk' AND action = 'record'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(
+        usize::try_from(trailed).unwrap() >= acked.len() + 2,
+        "every recording through any node is on the trail as the clerk's ({trailed} for {} batches)",
+        acked.len()
+    );
+    let replays: i64 = client
+        .query_one(
+            "SELECT count(*) FROM trail WHERE account = 'nodes.clerk' AND action = 'record' \
+             AND position('a retry: entries'::bytea IN entry) > 0",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(replays, 1, "the retry is trailed as a replay");
+    drop(client);
+
     for mut node in nodes {
         node.child.kill().ok();
         node.child.wait().ok();

@@ -32,7 +32,7 @@ use retrace_store::audit::{
     problem,
 };
 use retrace_store::cache::ViewCache;
-use retrace_store::digest::{TABLES, TableDigest};
+use retrace_store::digest::{self, TABLES, TableDigest};
 use retrace_store::nodes::LOWEST_STORED_LEVEL;
 use retrace_store::{AuditProblem, AuditReport, StoreError};
 
@@ -711,9 +711,7 @@ pub(crate) fn table_digests(conn: &Conn) -> DbResult<Vec<(String, u64, Hash)>> {
         let text = |c: &str| -> String {
             match (*table, c) {
                 ("ledger", "leaf") => "encode(f.hash, 'hex')".to_owned(),
-                ("ledger", "entry" | "salt" | "record")
-                | ("tree_node", "hash")
-                | ("checkpoint", "note") => format!("encode(t.{c}, 'hex')"),
+                _ if digest::is_bytes(table, c) => format!("encode(t.{c}, 'hex')"),
                 _ => format!("t.{c}::text"),
             }
         };

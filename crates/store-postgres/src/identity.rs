@@ -112,7 +112,7 @@ fn account_row(r: &Row) -> DbResult<(Account, String, String)> {
             role: role(&text(r, 1)?)?,
             password: PasswordHash::parse(&text(r, 2)?)
                 .map_err(|e| DbError::corrupt("password hash", e))?,
-            disabled: r.try_get(3)?,
+            disabled: r.try_get::<_, i32>(3)? != 0,
             display_name: text(r, 4)?,
             language: language(&text(r, 5)?)?,
         },
@@ -206,7 +206,7 @@ pub(crate) fn accounts(
 pub(crate) fn session(conn: &Conn, key: &SecretDigest) -> DbResult<Option<StoredSession>> {
     let Some(r) = conn.query_opt(
         "SELECT s.digest, s.account, s.role, s.created_at, s.last_seen_at \
-         FROM session s JOIN account a ON a.name = s.account WHERE s.digest = $1 AND NOT a.disabled",
+         FROM session s JOIN account a ON a.name = s.account WHERE s.digest = $1 AND a.disabled = 0",
         &[&key.to_hex()],
     )?
     else {
@@ -241,7 +241,7 @@ fn token_row(r: &Row) -> DbResult<StoredToken> {
 pub(crate) fn token(conn: &Conn, id: &TokenId) -> DbResult<Option<StoredToken>> {
     let sql = format!(
         "SELECT {TOKEN_COLUMNS} FROM api_token t JOIN account a ON a.name = t.account \
-         WHERE t.id = $1 AND NOT a.disabled"
+         WHERE t.id = $1 AND a.disabled = 0"
     );
     conn.query_opt(&sql, &[&id.as_str()])?
         .as_ref()
@@ -308,7 +308,7 @@ pub(crate) fn throttle(conn: &Conn, keys: &[ThrottleKey]) -> DbResult<Vec<Thrott
 fn other_administrators(conn: &Conn, name: &AccountName) -> DbResult<i64> {
     Ok(conn
         .query_one(
-            "SELECT COUNT(*) FROM account WHERE role = 'administrator' AND NOT disabled AND name <> $1",
+            "SELECT COUNT(*) FROM account WHERE role = 'administrator' AND disabled = 0 AND name <> $1",
             &[&name.as_str()],
         )?
         .try_get(0)?)
@@ -323,7 +323,7 @@ fn insert_account(conn: &Conn, a: &Account, now: &str) -> Result<(), StoreError>
             &a.role.to_string(),
             &a.role.enterprise().map(|e| e.as_str().to_owned()),
             &a.password.as_phc(),
-            &a.disabled,
+            &i32::from(a.disabled),
             &a.display_name,
             &a.language.tag(),
             &now,
@@ -364,7 +364,7 @@ fn update_row(
             &current.role.to_string(),
             &current.role.enterprise().map(|e| e.as_str().to_owned()),
             &current.password.as_phc(),
-            &current.disabled,
+            &i32::from(current.disabled),
             &current.display_name,
             &current.language.tag(),
             &now.text,

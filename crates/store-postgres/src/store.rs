@@ -21,6 +21,7 @@ use retrace_ledger::hash::Hash;
 use retrace_ledger::proof::inclusion_proof;
 use retrace_ledger::receipt::Receipt;
 use retrace_store::audit::TreeReport;
+use retrace_store::digest;
 use retrace_store::public::PublicLot;
 use retrace_store::trace::{Direction, TraceAnswer};
 use retrace_store::{
@@ -361,6 +362,69 @@ impl PgStore {
     /// [`StoreError::Internal`] when PostgreSQL fails.
     pub async fn table_digests(&self) -> Result<Vec<(String, u64, Hash)>, StoreError> {
         self.read(|conn| Ok(audit::table_digests(conn)?)).await
+    }
+
+    /// Writes `rows` — spelled as `retrace_store::digest::TABLES` spells
+    /// them, in its column order — into `table`, one of its state tables
+    /// (`digest::STATE_TABLES`: identity and the audit trail), in one
+    /// transaction; a row whose key is there already is left as it is (the
+    /// empty trail's checkpoint, which every store signs alike). How `retrace
+    /// copy` moves them; the digests compared after prove the move.
+    ///
+    /// # Errors
+    /// [`StoreError::BadRequest`] for a table that is not a state table;
+    /// [`StoreError::Internal`] when PostgreSQL fails.
+    pub async fn copy_rows(
+        &self,
+        table: &str,
+        rows: Vec<Vec<Option<String>>>,
+    ) -> Result<u64, StoreError> {
+        let &(name, key, rest) = digest::TABLES
+            .iter()
+            .find(|(t, _, _)| *t == table && digest::STATE_TABLES.contains(t))
+            .ok_or_else(|| StoreError::BadRequest(format!("{table} is not a state table")))?;
+        let config = Arc::clone(&self.config);
+        tokio::task::spawn_blocking(move || {
+            let conn = Conn::connect(&config)?;
+            let columns: Vec<&str> = key.iter().chain(rest.iter()).copied().collect();
+            let mut values = Vec::with_capacity(columns.len());
+            for (i, c) in columns.iter().enumerate() {
+                let n = i + 1;
+                values.push(if digest::is_bytes(name, c) {
+                    format!("decode(${n}::text, 'hex')")
+                } else {
+                    // Text, cast to the column's own type.
+                    let ty: String = conn
+                        .query_one(
+                            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
+                             WHERE attrelid = $1::text::regclass AND attname = $2",
+                            &[&name, c],
+                        )?
+                        .try_get(0)
+                        .map_err(crate::error::DbError::from)?;
+                    format!("${n}::text::{ty}")
+                });
+            }
+            let sql = format!(
+                "INSERT INTO {name} ({}) SELECT {} ON CONFLICT ({}) DO NOTHING",
+                columns.join(", "),
+                values.join(", "),
+                key.join(", ")
+            );
+            conn.batch("BEGIN")?;
+            let mut written = 0;
+            for row in &rows {
+                let params: Vec<crate::connection::Param<'_>> = row
+                    .iter()
+                    .map(|v| v as crate::connection::Param<'_>)
+                    .collect();
+                written += conn.execute(&sql, &params)?;
+            }
+            conn.batch("COMMIT")?;
+            Ok(written)
+        })
+        .await
+        .map_err(StoreError::internal)?
     }
 }
 

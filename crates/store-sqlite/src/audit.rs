@@ -533,34 +533,59 @@ fn compare_table(
     Ok(compared)
 }
 
-/// The digest of every table of `retrace_store::digest::TABLES`, read in
-/// key order from one snapshot.
+/// Every row of `table` (one of `retrace_store::digest::TABLES`) in key
+/// order, each value spelled as the digest spells it, to `row`.
+fn each_text_row(
+    conn: &Connection,
+    table: &str,
+    key: &[&str],
+    rest: &[&str],
+    mut row: impl FnMut(Vec<Option<String>>),
+) -> DbResult<()> {
+    let columns: Vec<&str> = key.iter().chain(rest.iter()).copied().collect();
+    let mut st = conn.prepare(&format!(
+        "SELECT {} FROM {table} ORDER BY {}",
+        columns.join(", "),
+        key.join(", ")
+    ))?;
+    let mut rows = st.query([])?;
+    while let Some(values) = next_row(&mut rows, columns.len())? {
+        row(values
+            .iter()
+            .map(|v| match v {
+                Value::Null => None,
+                Value::Integer(i) => Some(i.to_string()),
+                Value::Real(r) => Some(r.to_string()),
+                Value::Text(t) => Some(t.clone()),
+                Value::Blob(b) => Some(digest::hex(b)),
+            })
+            .collect());
+    }
+    Ok(())
+}
+
+/// The digest of every table of `retrace_store::digest::TABLES`.
 pub(crate) fn table_digests(conn: &Connection) -> DbResult<Vec<(String, u64, Hash)>> {
     let mut out = Vec::with_capacity(TABLES.len());
     for (table, key, rest) in TABLES {
-        let columns: Vec<&str> = key.iter().chain(rest.iter()).copied().collect();
-        let mut st = conn.prepare(&format!(
-            "SELECT {} FROM {table} ORDER BY {}",
-            columns.join(", "),
-            key.join(", ")
-        ))?;
-        let mut rows = st.query([])?;
         let mut digest = TableDigest::new();
-        while let Some(row) = next_row(&mut rows, columns.len())? {
-            let text: Vec<Option<String>> = row
-                .iter()
-                .map(|v| match v {
-                    Value::Null => None,
-                    Value::Integer(i) => Some(i.to_string()),
-                    Value::Real(r) => Some(r.to_string()),
-                    Value::Text(t) => Some(t.clone()),
-                    Value::Blob(b) => Some(digest::hex(b)),
-                })
-                .collect();
+        each_text_row(conn, table, key, rest, |text| {
             digest.row(text.iter().map(|v| v.as_deref()));
-        }
+        })?;
         let (count, hash) = digest.finish();
         out.push(((*table).to_owned(), count, hash));
     }
+    Ok(out)
+}
+
+/// The rows of `table`, one of `retrace_store::digest::TABLES`, in key order
+/// and in the digest's spelling.
+pub(crate) fn table_rows(conn: &Connection, table: &str) -> DbResult<Vec<Vec<Option<String>>>> {
+    let (_, key, rest) = TABLES
+        .iter()
+        .find(|(t, _, _)| *t == table)
+        .ok_or_else(|| DbError::corrupt("table", format!("{table} is not a digested table")))?;
+    let mut out = Vec::new();
+    each_text_row(conn, table, key, rest, |row| out.push(row))?;
     Ok(out)
 }

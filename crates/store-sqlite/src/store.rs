@@ -288,6 +288,16 @@ impl SqliteStore {
         self.reads.with(|conn| Ok(audit::table_digests(conn)?))
     }
 
+    /// The rows of `table`, one of `retrace_store::digest::TABLES`, in key
+    /// order and spelled as its digest spells them: how `retrace copy`
+    /// moves the identity tables and the audit trail.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when SQLite fails or `table` is not one of them.
+    pub fn table_rows(&self, table: &str) -> Result<Vec<Vec<Option<String>>>, StoreError> {
+        self.reads.with(|conn| Ok(audit::table_rows(conn, table)?))
+    }
+
     async fn read<T: Send + 'static>(
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,

@@ -120,7 +120,94 @@ pub const TABLES: &[(&str, &[&str], &[&str])] = &[
         ],
     ),
     ("entry_status", &["idx"], &["corrected_by"]),
+    (
+        "account",
+        &["name"],
+        &[
+            "role",
+            "enterprise",
+            "password",
+            "disabled",
+            "display_name",
+            "language",
+            "created_at",
+            "updated_at",
+        ],
+    ),
+    (
+        "session",
+        &["digest"],
+        &["account", "role", "created_at", "last_seen_at"],
+    ),
+    (
+        "api_token",
+        &["id"],
+        &[
+            "digest",
+            "account",
+            "role",
+            "enterprise",
+            "label",
+            "issued_by",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+        ],
+    ),
+    (
+        "login_throttle",
+        &["key"],
+        &["failures", "window_start", "last_failure", "locked_until"],
+    ),
+    (
+        "idempotency",
+        &["space", "key"],
+        &["body", "first", "count", "size", "created_at"],
+    ),
+    (
+        "trail",
+        &["idx"],
+        &[
+            "time",
+            "account",
+            "action",
+            "actor_region",
+            "region",
+            "entry",
+            "leaf",
+        ],
+    ),
+    ("trail_enterprise", &["enterprise", "idx"], &[]),
+    ("trail_node", &["level", "idx"], &["hash"]),
+    ("trail_checkpoint", &["size"], &["note"]),
 ];
+
+/// The tables that are state rather than the ledger or its projections —
+/// identity and the audit trail (schema 2) — which `retrace copy` moves row
+/// by row as [`TABLES`] spells them, before it sequences the ledger again.
+pub const STATE_TABLES: &[&str] = &[
+    "account",
+    "session",
+    "api_token",
+    "login_throttle",
+    "idempotency",
+    "trail",
+    "trail_enterprise",
+    "trail_node",
+    "trail_checkpoint",
+];
+
+/// Whether `column` of `table` holds bytes, which [`TABLES`] spells in hex.
+pub fn is_bytes(table: &str, column: &str) -> bool {
+    matches!(
+        (table, column),
+        ("ledger", "entry" | "leaf" | "salt" | "record")
+            | ("tree_node" | "trail_node", "hash")
+            | ("checkpoint" | "trail_checkpoint", "note")
+            | ("idempotency", "body")
+            | ("trail", "entry" | "leaf")
+    )
+}
 
 /// One table's digest, fed its rows in key order.
 #[derive(Debug, Clone, Default)]

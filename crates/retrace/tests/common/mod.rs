@@ -86,3 +86,114 @@ impl Drop for Db {
         }
     }
 }
+
+/// The first administrator's password in these tests (`retrace init` reads
+/// it from `RETRACE_ADMIN_PASSWORD`).
+pub const ADMIN_PASSWORD: &str = "Quartz-Harbor-Lantern-42";
+
+/// `retrace init` on `database`, with the first administrator `admin`.
+pub fn init(data: &Path, database: Option<&str>) -> String {
+    let out = command(data, database)
+        .env("RETRACE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .arg("init")
+        .output()
+        .expect("the retrace binary runs");
+    assert!(
+        out.status.success(),
+        "retrace init failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// An HTTP answer: status, headers (names in lowercase) and JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.1 exchange over a fresh connection; `None` when the node
+/// cannot be reached or does not answer in time.
+pub fn http(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Option<Answer> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .ok()?;
+    let extra: String = headers
+        .iter()
+        .map(|(n, v)| format!("{n}: {v}\r\n"))
+        .collect();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let mut lines = head.lines();
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Some(Answer {
+        status,
+        headers,
+        body: serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+/// Logs in as `account` over HTTP; answers the session cookie and its CSRF token.
+pub fn login(address: &str, account: &str, password: &str) -> (String, String) {
+    let body = serde_json::json!({"account": account, "password": password}).to_string();
+    let answer = http(address, "POST", "/api/v1/session", &[], &body).expect("the node answers");
+    assert_eq!(answer.status, 201, "logging in as {account}: {answer:?}");
+    let cookie = answer
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let csrf = answer.body["csrf_token"]
+        .as_str()
+        .expect("the session's CSRF token")
+        .to_owned();
+    (cookie, csrf)
+}
+
+/// As the first administrator, over HTTP: makes `name` an operator of
+/// `enterprise` and issues it an API token, which it answers.
+pub fn operator_token(address: &str, name: &str, enterprise: &str) -> String {
+    let (cookie, csrf) = login(address, "admin", ADMIN_PASSWORD);
+    let headers = [("Cookie", cookie.as_str()), ("X-CSRF-Token", csrf.as_str())];
+    let account = serde_json::json!({
+        "name": name,
+        "role": format!("enterprise_operator:{enterprise}"),
+        "password": ADMIN_PASSWORD,
+    })
+    .to_string();
+    let made = http(address, "POST", "/api/v1/accounts", &headers, &account).unwrap();
+    assert_eq!(made.status, 201, "creating {name}: {made:?}");
+    let grant = serde_json::json!({"account": name, "label": "test"}).to_string();
+    let issued = http(address, "POST", "/api/v1/tokens", &headers, &grant).unwrap();
+    assert_eq!(issued.status, 201, "issuing a token to {name}: {issued:?}");
+    issued.body["token"].as_str().expect("the token").to_owned()
+}

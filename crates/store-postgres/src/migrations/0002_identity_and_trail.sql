@@ -1,6 +1,10 @@
 -- retrace PostgreSQL store, schema 2: identity and the audit trail (issue 3),
 -- the tables of the embedded store's schema 2, column for column.
 --
+-- Integers stand where SQLite has them (`account.disabled` is 0 or 1), so
+-- that the tables digest the same on both stores and `retrace copy` can
+-- prove a move of them.
+--
 -- Accounts, sessions, API tokens, login throttle state and idempotency keys
 -- are state, not projections of the ledger: the audit does not rebuild them.
 -- Every change to them is written with its audit trail entry in the same
@@ -12,7 +16,7 @@ CREATE TABLE account (
     role         text COLLATE "C" NOT NULL,
     enterprise   text COLLATE "C",
     password     text NOT NULL,
-    disabled     boolean NOT NULL,
+    disabled     integer NOT NULL CHECK (disabled IN (0, 1)),
     display_name text NOT NULL,
     language     text COLLATE "C" NOT NULL,
     created_at   text COLLATE "C" NOT NULL,
