@@ -19,7 +19,7 @@ use retrace_access::CsrfKey;
 use retrace_domain::clock::{Clock, SystemClock};
 use retrace_domain::project::Projector;
 use retrace_ledger::checkpoint::LogKey;
-use retrace_store::Store;
+use retrace_store::{Identity, Store};
 use retrace_store_postgres::{PgConfig, PgStore};
 use retrace_store_sqlite::{SqliteConfig, SqliteStore};
 
@@ -201,8 +201,9 @@ impl DataDir {
     }
 
     /// Opens the store with a given clock (the demo industry and tests set it).
-    /// A PostgreSQL ledger must carry this directory's log key: a ledger
-    /// signed by another key is not opened.
+    /// A PostgreSQL ledger must carry this directory's log key and its audit
+    /// trail this directory's trail key: a database signed by other keys is
+    /// not opened.
     ///
     /// # Errors
     /// When the directory is not initialised or the store cannot be opened.
@@ -220,7 +221,7 @@ impl DataDir {
         let log_key = self.log_key()?;
         self.ensure_trail_and_csrf_keys(&log_key)?;
         let (trail_key, salt_secret) = (self.trail_key()?, self.salt_secret()?);
-        let verifier = log_key.verifier();
+        let (verifier, trail_verifier) = (log_key.verifier(), trail_key.verifier());
         match database {
             Database::Embedded(path) => {
                 let config = SqliteConfig {
@@ -249,6 +250,17 @@ impl DataDir {
                 if latest.verify(&verifier).is_err() {
                     bail!(
                         "{database} holds a ledger signed by another log key than {}'s; refusing to open it",
+                        self.root.display()
+                    );
+                }
+                if store
+                    .trail_checkpoint()
+                    .await?
+                    .verify(&trail_verifier)
+                    .is_err()
+                {
+                    bail!(
+                        "{database} holds an audit trail signed by another trail key than {}'s; refusing to open it",
                         self.root.display()
                     );
                 }
