@@ -5,10 +5,11 @@
 
 use postgres::Row;
 use retrace_access::{
-    Account, AccountAuthority, AccountName, Language, PasswordHash, Principal, Role, SecretDigest,
+    Account, AccountAuthority, AccountName, Language, PasswordHash, Role, SecretDigest,
     StoredSession, StoredToken, ThrottleKey, ThrottleState, TokenId,
 };
 use retrace_store::identity::rules;
+pub(crate) use retrace_store::identity::{Change, Done};
 use retrace_store::{AccountChange, AccountView, Page, PageRequest, StoreError, TokenView};
 use time::OffsetDateTime;
 
@@ -17,78 +18,28 @@ use crate::connection::Conn;
 use crate::error::{DbError, DbResult};
 use crate::query::Sql;
 
-/// A change to the identity tables.
-#[derive(Debug)]
-pub(crate) enum Change {
-    /// The installation creates an account (`retrace init`, `retrace demo`).
-    Install(Account),
-    Create {
-        by: AccountAuthority,
-        account: Account,
-    },
-    Update {
-        by: AccountAuthority,
-        name: AccountName,
-        change: AccountChange,
-    },
-    UpdateOwn {
-        principal: Principal,
-        change: AccountChange,
-        keep: Option<SecretDigest>,
-    },
-    StartSession {
-        session: StoredSession,
-        replaces: Option<SecretDigest>,
-    },
-    TouchSession {
-        digest: SecretDigest,
-        at: OffsetDateTime,
-    },
-    EndSession {
-        digest: SecretDigest,
-    },
-    IssueToken {
-        by: AccountAuthority,
-        token: StoredToken,
-    },
-    RevokeToken {
-        by: AccountAuthority,
-        id: TokenId,
-        at: OffsetDateTime,
-    },
-    PutThrottle(Vec<(ThrottleKey, ThrottleState)>),
-}
-
-/// What a change answers with.
-#[derive(Debug)]
-pub(crate) enum Done {
-    Account(AccountView),
-    Token(TokenView),
-    Nothing,
-}
-
 fn time_text(at: OffsetDateTime) -> DbResult<String> {
-    Ok(RecordTime::new(at)?.text)
+    Ok(rules::time_text(at)?)
 }
 
 fn parse_time(text: &str) -> DbResult<OffsetDateTime> {
-    Ok(RecordTime::parse(text)?.at)
+    Ok(rules::parse_time(text)?)
 }
 
 fn role(text: &str) -> DbResult<Role> {
-    Role::parse(text).map_err(|e| DbError::corrupt("role", e))
+    Ok(rules::role(text)?)
 }
 
 fn account_name(text: &str) -> DbResult<AccountName> {
-    AccountName::parse(text).map_err(|e| DbError::corrupt("account name", e))
+    Ok(rules::account_name(text)?)
 }
 
 fn digest(text: &str) -> DbResult<SecretDigest> {
-    SecretDigest::from_hex(text).map_err(|e| DbError::corrupt("digest", e))
+    Ok(rules::digest(text)?)
 }
 
 fn language(text: &str) -> DbResult<Language> {
-    Language::parse(text).ok_or_else(|| DbError::corrupt("language", text))
+    Ok(rules::language(text)?)
 }
 
 fn text(r: &Row, i: usize) -> DbResult<String> {

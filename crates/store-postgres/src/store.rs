@@ -609,24 +609,6 @@ impl Store for PgStore {
     }
 }
 
-fn account_done(done: Done) -> Result<AccountView, StoreError> {
-    match done {
-        Done::Account(view) => Ok(view),
-        _ => Err(StoreError::Internal(
-            "an account change answered without the account".to_owned(),
-        )),
-    }
-}
-
-fn token_done(done: Done) -> Result<TokenView, StoreError> {
-    match done {
-        Done::Token(view) => Ok(view),
-        _ => Err(StoreError::Internal(
-            "a token change answered without the token".to_owned(),
-        )),
-    }
-}
-
 impl PgStore {
     async fn identity(
         &self,
@@ -649,7 +631,9 @@ impl Identity for PgStore {
         account: Account,
         trail: TrailEvent,
     ) -> Result<AccountView, StoreError> {
-        account_done(self.identity(Change::Install(account), Some(trail)).await?)
+        self.identity(Change::Install(account), Some(trail))
+            .await?
+            .account()
     }
 
     async fn account(&self, name: &AccountName) -> Result<Option<Account>, StoreError> {
@@ -668,7 +652,7 @@ impl Identity for PgStore {
             by: by.clone(),
             account,
         };
-        account_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.account()
     }
 
     async fn change_account(
@@ -683,7 +667,7 @@ impl Identity for PgStore {
             name: name.clone(),
             change,
         };
-        account_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.account()
     }
 
     async fn change_own_account(
@@ -698,7 +682,7 @@ impl Identity for PgStore {
             change,
             keep,
         };
-        account_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.account()
     }
 
     async fn account_view(
@@ -775,7 +759,7 @@ impl Identity for PgStore {
             by: by.clone(),
             token,
         };
-        token_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.token()
     }
 
     async fn revoke_token(
@@ -790,7 +774,7 @@ impl Identity for PgStore {
             id: id.clone(),
             at,
         };
-        token_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.token()
     }
 
     async fn tokens(

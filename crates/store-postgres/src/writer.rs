@@ -46,11 +46,10 @@ use retrace_domain::project::Projector;
 use retrace_domain::record::Record;
 use retrace_ledger::checkpoint::{LogKey, SignedCheckpoint};
 use retrace_ledger::hash::Hash;
-use retrace_ledger::proof::inclusion_proof;
-use retrace_ledger::receipt::Receipt;
 use retrace_ledger::tree::{Frontier, NodeId};
 use retrace_store::cache::ViewCache;
-use retrace_store::trail::{AppendOutcome, append_event, error_status};
+use retrace_store::trail::{append_event, error_status};
+use retrace_store::write::{GroupKeys, Recorded, StoredKey, receipts, trail_outcome};
 use retrace_store::{Appended, Authority, StoreError, TrailEvent, WriteContext};
 use tokio::sync::oneshot;
 
@@ -151,19 +150,6 @@ struct Edge {
     analyzed_at: u64,
 }
 
-/// What an append left: its entries, or a replay of an earlier request's.
-enum Recorded {
-    Fresh(Vec<(u64, Vec<u8>)>),
-    /// The entries `first..first + count`, answered against the checkpoint
-    /// of `size` that the first request got — or, when the first request is
-    /// in the same group (`None`), against the group's.
-    Replay {
-        first: u64,
-        count: u64,
-        size: Option<u64>,
-    },
-}
-
 /// One request's outcome inside a group.
 enum Outcome {
     Append(Result<Recorded, StoreError>),
@@ -175,15 +161,6 @@ enum Outcome {
 enum QueuedDone {
     Append(Result<Recorded, StoreError>),
     Trail(u64),
-}
-
-/// An idempotency key to store once the group's checkpoint size is known.
-struct PendingKey {
-    space: String,
-    key: String,
-    body: [u8; 32],
-    first: u64,
-    count: u64,
 }
 
 /// The sequencer thread's state.
@@ -532,7 +509,7 @@ impl Writer {
         // One record time for the whole group: the moment it was sequenced.
         let now = RecordTime::new(self.shared.clock.now())?;
         self.conn.batch("BEGIN")?;
-        let mut keys: Vec<PendingKey> = Vec::new();
+        let mut keys = GroupKeys::default();
         let mut changed = false;
         let mut outcomes = Vec::with_capacity(group.len());
         for job in group {
@@ -625,16 +602,16 @@ impl Writer {
             return Ok(outcomes);
         }
         let size = edge.frontier.size();
-        for k in &keys {
+        for (space, key, body, first, count) in keys.iter() {
             self.conn.execute(
                 "INSERT INTO idempotency (space, key, body, first, count, size, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[
-                    &k.space,
-                    &k.key,
-                    &&k.body[..],
-                    &codec::sql_index(k.first),
-                    &codec::sql_index(k.count),
+                    &space,
+                    &key,
+                    &&body[..],
+                    &codec::sql_index(first),
+                    &codec::sql_index(count),
                     &codec::sql_index(size),
                     &now.text,
                 ],
@@ -686,37 +663,17 @@ impl Writer {
         context: &WriteContext,
         now: &RecordTime,
         fresh: Option<&mut HashMap<NodeId, Hash>>,
-        keys: &mut Vec<PendingKey>,
+        keys: &mut GroupKeys,
     ) -> DbResult<Result<Recorded, StoreError>> {
-        let space = context.actor.idempotency_space();
-        if let Some(idem) = &context.idempotency {
-            let earlier = keys
-                .iter()
-                .find(|k| k.space == space && k.key == idem.key())
-                .map(|k| (k.body, k.first, k.count, None));
-            let earlier = match earlier {
-                Some(found) => Some(found),
-                None => stored_key(&self.conn, &space, idem.key())?,
-            };
-            if let Some((body, first, count, size)) = earlier {
-                if body != *idem.body_digest() {
-                    return Ok(Err(StoreError::IdempotencyMismatch {
-                        key: idem.key().to_owned(),
-                    }));
-                }
-                return Ok(Ok(Recorded::Replay { first, count, size }));
-            }
+        if let Some(earlier) =
+            keys.earlier(context, |space, key| stored_key(&self.conn, space, key))?
+        {
+            return Ok(earlier);
         }
         let official = context.actor.official();
         let recorded = self.run_batch(edge, authority, batch, official, now, fresh)?;
-        if let (Some(idem), Ok(Recorded::Fresh(entries))) = (&context.idempotency, &recorded) {
-            keys.push(PendingKey {
-                space,
-                key: idem.key().to_owned(),
-                body: *idem.body_digest(),
-                first: entries.first().map_or(edge.frontier.size(), |e| e.0),
-                count: entries.len() as u64,
-            });
+        if let Ok(r) = &recorded {
+            keys.recorded(context, r, edge.frontier.size());
         }
         Ok(recorded)
     }
@@ -834,19 +791,10 @@ impl Writer {
         now: &RecordTime,
         context: &WriteContext,
         batch: &[Record],
-        outcome: &Result<Recorded, StoreError>,
+        recorded: &Result<Recorded, StoreError>,
     ) -> DbResult<()> {
-        let outcome = match outcome {
-            Ok(Recorded::Fresh(entries)) => AppendOutcome::Recorded(
-                entries.first().zip(entries.last()).map(|(f, l)| (f.0, l.0)),
-            ),
-            Ok(Recorded::Replay { first, count, .. }) => AppendOutcome::Replayed {
-                first: *first,
-                count: *count,
-            },
-            Err(e) => AppendOutcome::Failed(e),
-        };
-        self.push_trail(edge, now, &append_event(context, batch, outcome))?;
+        let event = append_event(context, batch, trail_outcome(recorded));
+        self.push_trail(edge, now, &event)?;
         Ok(())
     }
 }
@@ -878,10 +826,7 @@ fn with_outcome(event: &TrailEvent, done: &Result<Done, StoreError>) -> TrailEve
     event
 }
 
-/// The idempotency row of `(space, key)`: body digest, first entry, count and
-/// checkpoint size.
-type StoredKey = ([u8; 32], u64, u64, Option<u64>);
-
+/// The idempotency row of `(space, key)`.
 fn stored_key(conn: &Conn, space: &str, key: &str) -> DbResult<Option<StoredKey>> {
     let Some(r) = conn.query_opt(
         "SELECT body, first, count, size FROM idempotency WHERE space = $1 AND key = $2",
@@ -891,15 +836,14 @@ fn stored_key(conn: &Conn, space: &str, key: &str) -> DbResult<Option<StoredKey>
         return Ok(None);
     };
     let body: Vec<u8> = r.try_get(0)?;
-    let body: [u8; 32] = body
-        .try_into()
-        .map_err(|_| DbError::corrupt("idempotency body", "not 32 bytes"))?;
-    Ok(Some((
-        body,
-        codec::index("first", r.try_get(1)?)?,
-        codec::index("count", r.try_get(2)?)?,
-        Some(codec::index("size", r.try_get(3)?)?),
-    )))
+    Ok(Some(StoredKey {
+        body: body
+            .try_into()
+            .map_err(|_| DbError::corrupt("idempotency body", "not 32 bytes"))?,
+        first: codec::index("first", r.try_get(1)?)?,
+        count: codec::index("count", r.try_get(2)?)?,
+        size: codec::index("size", r.try_get(3)?)?,
+    }))
 }
 
 /// The record time a replayed batch keeps: it must continue the log at its
@@ -985,7 +929,12 @@ fn appended(
     fresh: &HashMap<NodeId, Hash>,
 ) -> Result<Appended, StoreError> {
     match recorded {
-        Recorded::Fresh(entries) => receipts(entries, checkpoint.clone(), conn, fresh, false),
+        Recorded::Fresh(entries) => receipts(
+            entries,
+            checkpoint.clone(),
+            &log::nodes(conn, LEDGER, Some(fresh)),
+            false,
+        ),
         Recorded::Replay { first, count, size } => {
             let size = size.unwrap_or(checkpoint.checkpoint().size());
             let at = log::checkpoint_at(conn, LEDGER, size)?
@@ -1003,37 +952,7 @@ fn appended(
                     Ok((index, row.try_get(0)?))
                 })
                 .collect::<DbResult<Vec<_>>>()?;
-            receipts(entries, at, conn, fresh, true)
+            receipts(entries, at, &log::nodes(conn, LEDGER, Some(fresh)), true)
         }
     }
-}
-
-/// Receipts against `checkpoint`; the nodes the commit wrote are still in
-/// memory, so a proof reads at most a few older nodes.
-fn receipts(
-    entries: Vec<(u64, Vec<u8>)>,
-    checkpoint: SignedCheckpoint,
-    conn: &Conn,
-    fresh: &HashMap<NodeId, Hash>,
-    replayed: bool,
-) -> Result<Appended, StoreError> {
-    let size = checkpoint.checkpoint().size();
-    let nodes = log::nodes(conn, LEDGER, Some(fresh));
-    let receipts = entries
-        .into_iter()
-        .map(|(index, entry)| {
-            let proof = inclusion_proof(index, size, &nodes).map_err(StoreError::internal)?;
-            Ok(Receipt {
-                entry,
-                index,
-                proof,
-                checkpoint: checkpoint.clone(),
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(Appended {
-        receipts,
-        checkpoint,
-        replayed,
-    })
 }

@@ -330,24 +330,6 @@ impl Drop for SqliteStore {
     }
 }
 
-fn account_done(done: Done) -> Result<AccountView, StoreError> {
-    match done {
-        Done::Account(view) => Ok(view),
-        _ => Err(StoreError::Internal(
-            "an account change answered without the account".to_owned(),
-        )),
-    }
-}
-
-fn token_done(done: Done) -> Result<TokenView, StoreError> {
-    match done {
-        Done::Token(view) => Ok(view),
-        _ => Err(StoreError::Internal(
-            "a token change answered without the token".to_owned(),
-        )),
-    }
-}
-
 impl Store for SqliteStore {
     async fn append(
         &self,
@@ -522,7 +504,9 @@ impl Identity for SqliteStore {
         account: Account,
         trail: TrailEvent,
     ) -> Result<AccountView, StoreError> {
-        account_done(self.identity(Change::Install(account), Some(trail)).await?)
+        self.identity(Change::Install(account), Some(trail))
+            .await?
+            .account()
     }
 
     async fn account(&self, name: &AccountName) -> Result<Option<Account>, StoreError> {
@@ -541,7 +525,7 @@ impl Identity for SqliteStore {
             by: by.clone(),
             account,
         };
-        account_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.account()
     }
 
     async fn change_account(
@@ -556,7 +540,7 @@ impl Identity for SqliteStore {
             name: name.clone(),
             change,
         };
-        account_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.account()
     }
 
     async fn change_own_account(
@@ -571,7 +555,7 @@ impl Identity for SqliteStore {
             change,
             keep,
         };
-        account_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.account()
     }
 
     async fn account_view(
@@ -648,7 +632,7 @@ impl Identity for SqliteStore {
             by: by.clone(),
             token,
         };
-        token_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.token()
     }
 
     async fn revoke_token(
@@ -663,7 +647,7 @@ impl Identity for SqliteStore {
             id: id.clone(),
             at,
         };
-        token_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.token()
     }
 
     async fn tokens(

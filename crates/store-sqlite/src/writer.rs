@@ -23,15 +23,14 @@ use retrace_domain::project::Projector;
 use retrace_domain::record::Record;
 use retrace_ledger::checkpoint::{Checkpoint, LogKey, SignedCheckpoint};
 use retrace_ledger::hash::Hash;
-use retrace_ledger::proof::inclusion_proof;
-use retrace_ledger::receipt::Receipt;
 use retrace_ledger::tree::{Frontier, NodeId};
 use retrace_store::{Appended, Authority, StoreError, TrailEvent, WriteContext};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use retrace_store::cache::ViewCache;
-use retrace_store::trail::{AppendOutcome, append_event, error_status};
+use retrace_store::trail::{append_event, error_status};
+use retrace_store::write::{GroupKeys, Recorded, StoredKey, receipts, trail_outcome};
 
 use crate::codec::{self, RecordTime};
 use crate::error::{DbError, DbResult};
@@ -186,33 +185,11 @@ pub(crate) struct Writer {
     commits: Arc<AtomicU64>,
 }
 
-/// What an append left: its entries, or a replay of an earlier request's.
-enum Recorded {
-    Fresh(Vec<(u64, Vec<u8>)>),
-    /// The entries `first..first + count`, answered against the checkpoint
-    /// of `size` that the first request got — or, when the first request is
-    /// in the same group (`None`), against the group's.
-    Replay {
-        first: u64,
-        count: u64,
-        size: Option<u64>,
-    },
-}
-
 /// One request's outcome inside a group.
 enum Outcome {
     Append(Result<Recorded, StoreError>),
     Identity(Result<Done, StoreError>),
     Trail(Result<u64, StoreError>),
-}
-
-/// An idempotency key to store once the group's checkpoint size is known.
-struct PendingKey {
-    space: String,
-    key: String,
-    body: [u8; 32],
-    first: u64,
-    count: u64,
 }
 
 /// What one group commit produced besides the outcomes.
@@ -290,7 +267,7 @@ impl Writer {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let mut outcomes = Vec::with_capacity(group.len());
         let mut fresh = HashMap::new();
-        let mut keys: Vec<PendingKey> = Vec::new();
+        let mut keys = GroupKeys::default();
         let mut changed = false;
         for job in group {
             let outcome = match job {
@@ -352,13 +329,13 @@ impl Writer {
             "INSERT INTO idempotency (space, key, body, first, count, size, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        for k in &keys {
+        for (space, key, body, first, count) in keys.iter() {
             insert.execute(params![
-                k.space,
-                k.key,
-                &k.body[..],
-                codec::sql_index(k.first),
-                codec::sql_index(k.count),
+                space,
+                key,
+                &body[..],
+                codec::sql_index(first),
+                codec::sql_index(count),
                 codec::sql_index(size),
                 now.text
             ])?;
@@ -391,36 +368,16 @@ impl Writer {
         context: &WriteContext,
         now: &RecordTime,
         fresh: Option<&mut HashMap<NodeId, Hash>>,
-        keys: &mut Vec<PendingKey>,
+        keys: &mut GroupKeys,
     ) -> DbResult<Result<Recorded, StoreError>> {
-        let space = context.actor.idempotency_space();
-        if let Some(idem) = &context.idempotency {
-            let earlier = keys
-                .iter()
-                .find(|k| k.space == space && k.key == idem.key())
-                .map(|k| (k.body, k.first, k.count, None));
-            let earlier = match earlier {
-                Some(found) => Some(found),
-                None => stored_key(&self.conn, &space, idem.key())?,
-            };
-            if let Some((body, first, count, size)) = earlier {
-                if body != *idem.body_digest() {
-                    return Ok(Err(StoreError::IdempotencyMismatch {
-                        key: idem.key().to_owned(),
-                    }));
-                }
-                return Ok(Ok(Recorded::Replay { first, count, size }));
-            }
+        if let Some(earlier) =
+            keys.earlier(context, |space, key| stored_key(&self.conn, space, key))?
+        {
+            return Ok(earlier);
         }
         let recorded = self.run_batch(authority, batch, context, now, fresh)?;
-        if let (Some(idem), Ok(Recorded::Fresh(entries))) = (&context.idempotency, &recorded) {
-            keys.push(PendingKey {
-                space,
-                key: idem.key().to_owned(),
-                body: *idem.body_digest(),
-                first: entries.first().map_or(self.ledger.frontier.size(), |e| e.0),
-                count: entries.len() as u64,
-            });
+        if let Ok(r) = &recorded {
+            keys.recorded(context, r, self.ledger.frontier.size());
         }
         Ok(recorded)
     }
@@ -522,27 +479,14 @@ impl Writer {
         now: &RecordTime,
         context: &WriteContext,
         batch: &[Record],
-        outcome: &Result<Recorded, StoreError>,
+        recorded: &Result<Recorded, StoreError>,
     ) -> DbResult<()> {
-        let outcome = match outcome {
-            Ok(Recorded::Fresh(entries)) => AppendOutcome::Recorded(
-                entries.first().zip(entries.last()).map(|(f, l)| (f.0, l.0)),
-            ),
-            Ok(Recorded::Replay { first, count, .. }) => AppendOutcome::Replayed {
-                first: *first,
-                count: *count,
-            },
-            Err(e) => AppendOutcome::Failed(e),
-        };
-        self.push_trail(now, &append_event(context, batch, outcome))?;
+        self.push_trail(now, &append_event(context, batch, trail_outcome(recorded)))?;
         Ok(())
     }
 }
 
-/// The idempotency row of `(space, key)`: body digest, first entry, count and
-/// checkpoint size.
-type StoredKey = ([u8; 32], u64, u64, Option<u64>);
-
+/// The idempotency row of `(space, key)`.
 fn stored_key(conn: &Connection, space: &str, key: &str) -> DbResult<Option<StoredKey>> {
     let row: Option<(Vec<u8>, i64, i64, i64)> = conn
         .prepare_cached(
@@ -553,15 +497,14 @@ fn stored_key(conn: &Connection, space: &str, key: &str) -> DbResult<Option<Stor
         })
         .optional()?;
     row.map(|(body, first, count, size)| {
-        let body: [u8; 32] = body
-            .try_into()
-            .map_err(|_| DbError::corrupt("idempotency body", "not 32 bytes"))?;
-        Ok((
-            body,
-            codec::index("first", first)?,
-            codec::index("count", count)?,
-            Some(codec::index("size", size)?),
-        ))
+        Ok(StoredKey {
+            body: body
+                .try_into()
+                .map_err(|_| DbError::corrupt("idempotency body", "not 32 bytes"))?,
+            first: codec::index("first", first)?,
+            count: codec::index("count", count)?,
+            size: codec::index("size", size)?,
+        })
     })
     .transpose()
 }
@@ -608,7 +551,12 @@ fn answer(
         }
         (Job::Append { reply, .. }, Outcome::Append(recorded)) => {
             let answer = recorded.and_then(|r| match r {
-                Recorded::Fresh(appended) => receipts(appended, checkpoint.clone(), conn, fresh),
+                Recorded::Fresh(appended) => receipts(
+                    appended,
+                    checkpoint.clone(),
+                    &log::nodes(conn, LEDGER, Some(fresh)),
+                    false,
+                ),
                 Recorded::Replay { first, count, size } => replay(
                     conn,
                     first,
@@ -631,61 +579,21 @@ fn answer(
     }
 }
 
-/// Receipts against the commit's checkpoint; the nodes the commit wrote are
-/// still in memory, so a proof reads at most a few older nodes.
-fn receipts(
-    appended: Vec<(u64, Vec<u8>)>,
-    checkpoint: SignedCheckpoint,
-    conn: &Connection,
-    fresh: &HashMap<NodeId, Hash>,
-) -> Result<Appended, StoreError> {
-    let size = checkpoint.checkpoint().size();
-    let nodes = log::nodes(conn, LEDGER, Some(fresh));
-    let receipts = appended
-        .into_iter()
-        .map(|(index, entry)| {
-            let proof = inclusion_proof(index, size, &nodes).map_err(StoreError::internal)?;
-            Ok(Receipt {
-                entry,
-                index,
-                proof,
-                checkpoint: checkpoint.clone(),
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(Appended {
-        receipts,
-        checkpoint,
-        replayed: false,
-    })
-}
-
 /// The receipts a retried request gets: those of the first request, against
 /// the checkpoint it was answered with.
 fn replay(conn: &Connection, first: u64, count: u64, size: u64) -> Result<Appended, StoreError> {
     let checkpoint = log::checkpoint_at(conn, LEDGER, size)?
         .ok_or_else(|| StoreError::Internal(format!("no checkpoint of size {size}")))?;
-    let nodes = log::nodes(conn, LEDGER, None);
     let mut st = conn
         .prepare_cached("SELECT entry FROM ledger WHERE idx = ?1")
         .map_err(DbError::from)?;
-    let receipts = (first..first + count)
+    let entries = (first..first + count)
         .map(|index| {
-            let entry: Vec<u8> = st
-                .query_row([codec::sql_index(index)], |r| r.get(0))
-                .map_err(DbError::from)?;
-            let proof = inclusion_proof(index, size, &nodes).map_err(StoreError::internal)?;
-            Ok(Receipt {
-                entry,
+            Ok((
                 index,
-                proof,
-                checkpoint: checkpoint.clone(),
-            })
+                st.query_row([codec::sql_index(index)], |r| r.get(0))?,
+            ))
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(Appended {
-        receipts,
-        checkpoint,
-        replayed: true,
-    })
+        .collect::<DbResult<Vec<_>>>()?;
+    receipts(entries, checkpoint, &log::nodes(conn, LEDGER, None), true)
 }

@@ -253,15 +253,146 @@ pub trait Identity: Send + Sync + 'static {
     ) -> impl Future<Output = Answer<(Vec<u8>, Vec<Hash>)>> + Send;
 }
 
+/// A change to the identity tables as a store's writer runs it: one per
+/// changing method of [`Identity`], each with the handle that authorises it.
+#[derive(Debug)]
+pub enum Change {
+    /// The installation creates an account (`retrace init`, `retrace demo`).
+    Install(Account),
+    Create {
+        by: AccountAuthority,
+        account: Account,
+    },
+    Update {
+        by: AccountAuthority,
+        name: AccountName,
+        change: AccountChange,
+    },
+    UpdateOwn {
+        principal: Principal,
+        change: AccountChange,
+        keep: Option<SecretDigest>,
+    },
+    StartSession {
+        session: StoredSession,
+        replaces: Option<SecretDigest>,
+    },
+    TouchSession {
+        digest: SecretDigest,
+        at: OffsetDateTime,
+    },
+    EndSession {
+        digest: SecretDigest,
+    },
+    IssueToken {
+        by: AccountAuthority,
+        token: StoredToken,
+    },
+    RevokeToken {
+        by: AccountAuthority,
+        id: TokenId,
+        at: OffsetDateTime,
+    },
+    PutThrottle(Vec<(ThrottleKey, ThrottleState)>),
+}
+
+/// What a [`Change`] answers with.
+#[derive(Debug)]
+pub enum Done {
+    Account(AccountView),
+    Token(TokenView),
+    Nothing,
+}
+
+impl Done {
+    /// The account a change of one answered with.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when it answered with something else (a bug).
+    pub fn account(self) -> Answer<AccountView> {
+        match self {
+            Done::Account(view) => Ok(view),
+            _ => Err(StoreError::Internal(
+                "an account change answered without the account".to_owned(),
+            )),
+        }
+    }
+
+    /// The token a change of one answered with.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when it answered with something else (a bug).
+    pub fn token(self) -> Answer<TokenView> {
+        match self {
+            Done::Token(view) => Ok(view),
+            _ => Err(StoreError::Internal(
+                "a token change answered without the token".to_owned(),
+            )),
+        }
+    }
+}
+
 /// The rules every store applies to identity changes, the same on each, so
 /// that both answer the same: what a change does to an account row, which
 /// token role fits an account, and the errors a change is refused with.
 pub mod rules {
-    use retrace_access::{Account, AccountAuthority, AccountName, GrantRoles, Role, StoredToken};
+    use retrace_access::{
+        Account, AccountAuthority, AccountName, GrantRoles, Language, Role, SecretDigest,
+        StoredToken,
+    };
+    use time::OffsetDateTime;
 
     use super::{AccountChange, AccountView, TokenView};
-    use crate::codec::{Decoded, RecordTime};
+    use crate::codec::{Corrupt, Decoded, RecordTime};
     use crate::error::StoreError;
+
+    /// A stored time: RFC 3339 in UTC with milliseconds, as record times.
+    ///
+    /// # Errors
+    /// For a time beyond what can be written (year 9999).
+    pub fn time_text(at: OffsetDateTime) -> Decoded<String> {
+        Ok(RecordTime::new(at)?.text)
+    }
+
+    /// A stored time read back.
+    ///
+    /// # Errors
+    /// For text that is not a stored time.
+    pub fn parse_time(text: &str) -> Decoded<OffsetDateTime> {
+        Ok(RecordTime::parse(text)?.at)
+    }
+
+    /// A stored role read back.
+    ///
+    /// # Errors
+    /// For text that is not a role.
+    pub fn role(text: &str) -> Decoded<Role> {
+        Role::parse(text).map_err(|e| Corrupt::new("role", e))
+    }
+
+    /// A stored account name read back.
+    ///
+    /// # Errors
+    /// For text that is not an account name.
+    pub fn account_name(text: &str) -> Decoded<AccountName> {
+        AccountName::parse(text).map_err(|e| Corrupt::new("account name", e))
+    }
+
+    /// A stored SHA-256 digest (of a session id or a token) read back.
+    ///
+    /// # Errors
+    /// For text that is not a digest in hex.
+    pub fn digest(text: &str) -> Decoded<SecretDigest> {
+        SecretDigest::from_hex(text).map_err(|e| Corrupt::new("digest", e))
+    }
+
+    /// A stored language tag read back.
+    ///
+    /// # Errors
+    /// For text that is not a language retrace speaks.
+    pub fn language(text: &str) -> Decoded<Language> {
+        Language::parse(text).ok_or_else(|| Corrupt::new("language", text))
+    }
 
     /// Applies the fields `change` sets to `account`.
     pub fn apply(account: &mut Account, change: &AccountChange) {
