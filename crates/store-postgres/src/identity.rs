@@ -5,10 +5,12 @@
 
 use postgres::Row;
 use retrace_access::{
-    Account, AccountAuthority, AccountName, Language, PasswordHash, Role, SecretDigest,
-    StoredSession, StoredToken, ThrottleKey, ThrottleState, TokenId,
+    Account, AccountAuthority, AccountName, PasswordHash, SecretDigest, StoredSession, StoredToken,
+    ThrottleKey, ThrottleState, TokenId,
 };
-use retrace_store::identity::rules;
+use retrace_store::identity::rules::{
+    self, account_name, digest, language, parse_time, role, time_text,
+};
 pub(crate) use retrace_store::identity::{Change, Done};
 use retrace_store::{AccountChange, AccountView, Page, PageRequest, StoreError, TokenView};
 use time::OffsetDateTime;
@@ -18,39 +20,15 @@ use crate::connection::Conn;
 use crate::error::{DbError, DbResult};
 use crate::query::Sql;
 
-fn time_text(at: OffsetDateTime) -> DbResult<String> {
-    Ok(rules::time_text(at)?)
-}
-
-fn parse_time(text: &str) -> DbResult<OffsetDateTime> {
-    Ok(rules::parse_time(text)?)
-}
-
-fn role(text: &str) -> DbResult<Role> {
-    Ok(rules::role(text)?)
-}
-
-fn account_name(text: &str) -> DbResult<AccountName> {
-    Ok(rules::account_name(text)?)
-}
-
-fn digest(text: &str) -> DbResult<SecretDigest> {
-    Ok(rules::digest(text)?)
-}
-
-fn language(text: &str) -> DbResult<Language> {
-    Ok(rules::language(text)?)
-}
-
 fn text(r: &Row, i: usize) -> DbResult<String> {
     Ok(r.try_get(i)?)
 }
 
 fn opt_time(r: &Row, i: usize) -> DbResult<Option<OffsetDateTime>> {
-    r.try_get::<_, Option<String>>(i)?
+    Ok(r.try_get::<_, Option<String>>(i)?
         .as_deref()
         .map(parse_time)
-        .transpose()
+        .transpose()?)
 }
 
 const ACCOUNT_COLUMNS: &str =

@@ -4,10 +4,12 @@
 //! on a read connection.
 
 use retrace_access::{
-    Account, AccountAuthority, AccountName, Language, PasswordHash, Role, SecretDigest,
-    StoredSession, StoredToken, ThrottleKey, ThrottleState, TokenId,
+    Account, AccountAuthority, AccountName, PasswordHash, SecretDigest, StoredSession, StoredToken,
+    ThrottleKey, ThrottleState, TokenId,
 };
-use retrace_store::identity::rules;
+use retrace_store::identity::rules::{
+    self, account_name, digest, language, parse_time, role, time_text,
+};
 pub(crate) use retrace_store::identity::{Change, Done};
 use retrace_store::{AccountChange, AccountView, Page, PageRequest, StoreError, TokenView};
 use rusqlite::types::Value;
@@ -16,30 +18,6 @@ use time::OffsetDateTime;
 
 use crate::codec::RecordTime;
 use crate::error::{DbError, DbResult};
-
-fn time_text(at: OffsetDateTime) -> DbResult<String> {
-    Ok(rules::time_text(at)?)
-}
-
-fn parse_time(text: &str) -> DbResult<OffsetDateTime> {
-    Ok(rules::parse_time(text)?)
-}
-
-fn role(text: &str) -> DbResult<Role> {
-    Ok(rules::role(text)?)
-}
-
-fn account_name(text: &str) -> DbResult<AccountName> {
-    Ok(rules::account_name(text)?)
-}
-
-fn digest(text: &str) -> DbResult<SecretDigest> {
-    Ok(rules::digest(text)?)
-}
-
-fn language(text: &str) -> DbResult<Language> {
-    Ok(rules::language(text)?)
-}
 
 const ACCOUNT_COLUMNS: &str =
     "name, role, password, disabled, display_name, language, created_at, updated_at";
