@@ -1,9 +1,11 @@
 //! The PostgreSQL store of retrace (DESIGN.md §3: "PostgreSQL (production;
 //! stateless API nodes, one sequencer elected through the database, read
 //! replicas for dashboards)"), with exactly the behaviour of the embedded
-//! SQLite store: the same Merkle roots and checkpoints, the same projections
-//! row for row, the same trace answers and the same errors for the same
-//! inputs, held to them by the conformance suite of `retrace_store`.
+//! SQLite store: the same Merkle roots and checkpoints of the ledger and of
+//! the audit trail, the same projections row for row, the same trace
+//! answers, the same identity state and the same errors for the same
+//! inputs, held to them by the conformance suite of `retrace_store`. It
+//! implements both halves of the contract, `Store` and `Identity`.
 //!
 //! The data flow follows DESIGN.md §3, module by module:
 //!
@@ -11,10 +13,13 @@
 //! |---|---|
 //! | validate (the caller's scope; the projector's refusals) | `writer`, `view` |
 //! | sequence (ledger index, leaf hash, group commit, the sequencer lock) | `writer`, `sequence` |
-//! | capture through any node (queued for the sequencer, exactly once) | `forward` |
+//! | capture through any node (queued for the sequencer with its authority and write context, exactly once) | `forward` |
+//! | the two Merkle logs' tables: the ledger and the audit trail | `log` |
+//! | accounts, sessions, tokens, throttle state | `identity` |
+//! | the audit trail's entries and the auditors' searches | `trail` |
 //! | project (same transaction, rows written behind through binary COPY) | `sequence`, `pending`, with `retrace_store::cache` |
 //! | receipt (signed checkpoint + inclusion proof) | `writer` |
-//! | read side, scoped | `read`, `visibility`, `trace`, `query` |
+//! | read side, scoped | `read`, `visibility`, `trace`, `register`, `query` |
 //! | rebuild and compare | `audit` |
 //! | connections, migrations, planner statistics | `connection`, `schema` |
 //! | databases made and dropped for benchmarks and tests | `admin` |
@@ -45,15 +50,16 @@
 //! not partitioned: they are read by lot, pool and key across months, and
 //! none of their reads would prune.
 //!
-//! # The ledger refuses UPDATE and DELETE
+//! # Both logs refuse UPDATE and DELETE
 //!
 //! Triggers on `leaf`, `ledger` (all its partitions), `tree_node` and
-//! `checkpoint` raise an error for every UPDATE, DELETE and TRUNCATE, for
-//! every role; the sequencer works as the role `retrace_sequencer`, which has
-//! no UPDATE, DELETE or TRUNCATE privilege on them, and readers as
-//! `retrace_reader`. The audit reports a missing or disabled trigger and a
-//! grant that would let the sequencer change the ledger. The schema is in
-//! `src/migrations/`.
+//! `checkpoint`, and on the audit trail's `trail`, `trail_enterprise`,
+//! `trail_node` and `trail_checkpoint`, raise an error for every UPDATE,
+//! DELETE and TRUNCATE, for every role; the sequencer works as the role
+//! `retrace_sequencer`, which has no UPDATE, DELETE or TRUNCATE privilege on
+//! them, and readers as `retrace_reader`. The audit reports a missing or
+//! disabled trigger and a grant that would let the sequencer change either
+//! log. The schema is in `src/migrations/`.
 
 mod admin;
 mod audit;
