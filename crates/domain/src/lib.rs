@@ -4,6 +4,7 @@
 
 pub mod act;
 pub mod attribution;
+pub mod calendar;
 pub mod clock;
 pub mod distribution;
 pub mod element;
@@ -19,6 +20,7 @@ pub mod openapi;
 pub mod product;
 pub mod project;
 pub mod quantity;
+pub mod quota;
 pub mod record;
 pub mod region;
 pub mod rules;

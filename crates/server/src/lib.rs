@@ -64,6 +64,7 @@ mod reads;
 mod register;
 mod session;
 mod trail;
+mod web;
 
 pub use auth::Caller;
 pub use body::MAX_SMALL_BODY;
@@ -229,7 +230,8 @@ pub fn router<S: Store + Identity>(state: AppState<S>) -> Router {
     Router::new()
         .nest("/api/v1", private.merge(public).layer(small))
         .route("/healthz", get(ledger::health::<S>))
-        .fallback(problem::no_such_endpoint)
+        .merge(web::routes(state.clone()))
+        .fallback(web::fallback)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(axum::middleware::map_response(

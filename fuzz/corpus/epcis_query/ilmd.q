@@ -1,0 +1,3 @@
+EQ_ILMD_rareearth:feedOrigin=domestic_ore
+orderBy=eventTime
+orderDirection=DESC
