@@ -13,7 +13,7 @@ use crate::enterprise::Group;
 use crate::record::Record;
 use crate::region::RegionCode;
 use crate::uscc::Uscc;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Whose data a caller may see.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -37,7 +37,7 @@ pub enum Scope {
 /// Which records a caller may write. Each variant names exactly the acts its
 /// holder performs under the measures; [`Authority::permits`] is the one
 /// table of what may be written by whom.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "authority", content = "of", rename_all = "snake_case")]
 pub enum Authority {
     /// The installation itself (see [`Scope::Installation`]): every record.

@@ -14,7 +14,6 @@ use retrace_domain::record::Record;
 use retrace_domain::region::RegionCode;
 use retrace_domain::uscc::Uscc;
 use retrace_store::{Actor, Identity, StoreError, TrailEvent};
-use retrace_store_sqlite::SqliteStore;
 
 /// The environment variable `retrace init` takes the first administrator's
 /// password from; without it a password is generated and printed once.
@@ -70,7 +69,7 @@ fn trail(what: &str, name: &AccountName, role: &Role) -> TrailEvent {
 
 /// Creates an account as the installation; `Ok(false)` when the name exists.
 async fn install(
-    store: &SqliteStore,
+    store: &impl Identity,
     what: &str,
     name: &AccountName,
     role: Role,
@@ -110,7 +109,7 @@ async fn install(
 /// # Errors
 /// When the password breaks the policy or the store fails.
 pub async fn first_administrator(
-    store: &SqliteStore,
+    store: &impl Identity,
     name: &str,
 ) -> anyhow::Result<Option<(AccountName, Option<String>)>> {
     let name = AccountName::parse(name).map_err(|e| anyhow::anyhow!("--admin: {e}"))?;
@@ -172,7 +171,10 @@ fn regulator(level: RegulatorLevel, code: &str, department: Department) -> anyho
 ///
 /// # Errors
 /// When the register has no enterprise to stand for, or the store fails.
-pub async fn demo_accounts(store: &SqliteStore, register: &[Record]) -> anyhow::Result<Vec<Login>> {
+pub async fn demo_accounts(
+    store: &impl Identity,
+    register: &[Record],
+) -> anyhow::Result<Vec<Login>> {
     let picks = pick(register)?;
     let plan: Vec<(&str, Role, &'static str, &str)> = vec![
         (

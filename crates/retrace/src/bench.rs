@@ -32,10 +32,11 @@ use retrace_store_sqlite::LedgerRow;
 use retrace_synth::{Industry, SynthConfig};
 use sha2::{Digest, Sha256};
 
+use crate::backend::{Backend, Database};
 use crate::datadir::{DEFAULT_ORIGIN, DataDir};
 
 /// Records per load transaction, as `retrace demo` loads them.
-const LOAD_CHUNK: usize = 20_000;
+pub(crate) const LOAD_CHUNK: usize = 20_000;
 /// Ledger rows read from the store at a time by the phases that walk the
 /// whole ledger: about 40 MiB, so that a run of ten million entries never
 /// holds the ledger (about 4 GiB) in memory.
@@ -44,21 +45,42 @@ const ROW_CHUNK: usize = 100_000;
 /// for at least [`RAW_MIN_TIME`], and the median is reported: one run at
 /// 100,000 rows takes a fifth of a second, too short to trust on a noisy
 /// machine.
-const RAW_MIN_RUNS: usize = 3;
-const RAW_MIN_TIME: Duration = Duration::from_secs(2);
+pub(crate) const RAW_MIN_RUNS: usize = 3;
+pub(crate) const RAW_MIN_TIME: Duration = Duration::from_secs(2);
 /// How many lots each trace direction is timed on.
 const TRACE_SAMPLES: usize = 400;
 /// The page size of a timed trace: answers up to this many edges come whole.
-const TRACE_PAGE: usize = 1_000;
+pub(crate) const TRACE_PAGE: usize = 1_000;
 /// How many of them are also walked whole (a whole forward trace from ore can
 /// reach every product of a year).
-const WHOLE_SAMPLES: usize = 50;
+pub(crate) const WHOLE_SAMPLES: usize = 50;
+
+mod postgres;
+
+/// The synthetic industry every run measures: seed 7, the 2025 quota tonnage.
+fn industry(size: u64) -> Industry {
+    Industry::new(SynthConfig {
+        seed: 7,
+        year: 2025,
+        target_events: size,
+        anomalies: false,
+    })
+}
 
 /// Runs the harness at every size and prints a Markdown report.
 ///
 /// # Errors
 /// When a scratch store cannot be made or a phase fails.
-pub async fn run(sizes: &[u64], scratch: Option<&Path>) -> anyhow::Result<u8> {
+pub async fn run(
+    sizes: &[u64],
+    scratch: Option<&Path>,
+    postgres: Option<&str>,
+    only_postgres: bool,
+) -> anyhow::Result<u8> {
+    anyhow::ensure!(
+        postgres.is_some() || !only_postgres,
+        "--only-postgres needs --database postgres://…"
+    );
     let temp;
     let base: PathBuf = match scratch {
         Some(p) => p.to_path_buf(),
@@ -73,9 +95,16 @@ pub async fn run(sizes: &[u64], scratch: Option<&Path>) -> anyhow::Result<u8> {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
-        let report = measure(&dir, size).await?;
-        report.print();
-        std::fs::remove_dir_all(&dir).ok();
+        if !only_postgres {
+            let report = measure(&dir, size).await?;
+            report.print();
+            std::fs::remove_dir_all(&dir).ok();
+        }
+        if let Some(server) = postgres {
+            let report = postgres::measure(&dir, size, server).await?;
+            report.print();
+            std::fs::remove_dir_all(&dir).ok();
+        }
     }
     if scratch.is_none() {
         std::fs::remove_dir_all(&base).ok();
@@ -107,7 +136,7 @@ struct Report {
     db_bytes: u64,
 }
 
-struct TraceFigures {
+pub(crate) struct TraceFigures {
     samples: usize,
     /// First page (up to [`TRACE_PAGE`] edges): what a client waits for.
     page: Percentiles,
@@ -142,13 +171,13 @@ impl Percentiles {
 async fn measure(dir: &Path, size: u64) -> anyhow::Result<Report> {
     let data = DataDir::new(dir);
     data.init(DEFAULT_ORIGIN)?;
-    let store = data.open_with_clock(Arc::new(SystemClock))?;
-    let industry = Industry::new(SynthConfig {
-        seed: 7,
-        year: 2025,
-        target_events: size,
-        anomalies: false,
-    });
+    let Backend::Sqlite(store) = data
+        .open_with_clock(&Database::Embedded(data.database()), Arc::new(SystemClock))
+        .await?
+    else {
+        anyhow::bail!("the embedded store did not open as SQLite");
+    };
+    let industry = industry(size);
 
     reset_peak();
     let mut load = Duration::ZERO;
@@ -286,7 +315,7 @@ where
 }
 
 /// Keeps the lots a trace starts from: magnets (backward to the mines) and extracted ore (forward to exports).
-fn sample_lots(record: &Record, magnets: &mut Vec<LotId>, ores: &mut Vec<LotId>) {
+pub(crate) fn sample_lots(record: &Record, magnets: &mut Vec<LotId>, ores: &mut Vec<LotId>) {
     let Record::Flow(event) = record else { return };
     match &event.flow {
         Flow::Extract(x) => ores.push(x.output.lot.clone()),
@@ -298,13 +327,13 @@ fn sample_lots(record: &Record, magnets: &mut Vec<LotId>, ores: &mut Vec<LotId>)
 }
 
 /// An even spread of at most [`TRACE_SAMPLES`] lots.
-fn pick(lots: &[LotId]) -> Vec<LotId> {
+pub(crate) fn pick(lots: &[LotId]) -> Vec<LotId> {
     let step = lots.len().div_ceil(TRACE_SAMPLES).max(1);
     lots.iter().step_by(step).cloned().collect()
 }
 
-async fn time_traces(
-    store: &retrace_store_sqlite::SqliteStore,
+pub(crate) async fn time_traces<S: Store>(
+    store: &S,
     lots: &[LotId],
     direction: Direction,
 ) -> anyhow::Result<TraceFigures> {
@@ -358,12 +387,12 @@ async fn time_traces(
 }
 
 /// Resets the resident-set high-water mark (Linux ≥ 4.0); elsewhere the mark only grows.
-fn reset_peak() {
+pub(crate) fn reset_peak() {
     std::fs::write("/proc/self/clear_refs", "5").ok();
 }
 
 /// The resident-set high-water mark in MiB, from `/proc/self/status`.
-fn peak_mib() -> f64 {
+pub(crate) fn peak_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
@@ -385,7 +414,7 @@ fn machine() -> String {
     format!("{model}, {cores} cores")
 }
 
-fn per_second(count: u64, elapsed: Duration) -> f64 {
+pub(crate) fn per_second(count: u64, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 
@@ -431,37 +460,42 @@ impl Report {
             audit_rate / audit_sha_rate,
             self.audit_peak_mib
         );
-        println!();
-        println!(
-            "| trace | lots | first page of ≤ {TRACE_PAGE} edges: p50 / p99 / max | answers ≤ {TRACE_PAGE} edges: how many, p50 / p99, edges p50 / max | whole answer ({WHOLE_SAMPLES} of the lots): p50 / p99 / max, edges p50 / p99 / max | peak RSS |"
+        print_traces(&self.traces, self.trace_peak_mib);
+    }
+}
+
+/// The trace table of a report.
+pub(crate) fn print_traces(traces: &BTreeMap<&'static str, TraceFigures>, peak_mib: f64) {
+    println!();
+    println!(
+        "| trace | lots | first page of ≤ {TRACE_PAGE} edges: p50 / p99 / max | answers ≤ {TRACE_PAGE} edges: how many, p50 / p99, edges p50 / max | whole answer ({WHOLE_SAMPLES} of the lots): p50 / p99 / max, edges p50 / p99 / max | peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (name, t) in traces {
+        let small = t.small.map_or_else(
+            || "none".to_owned(),
+            |(time, edges)| {
+                format!(
+                    "{:.2} / {:.2} ms, {:.0} / {:.0}",
+                    time.p50, time.p99, edges.p50, edges.max
+                )
+            },
         );
-        println!("|---|---|---|---|---|---|");
-        for (name, t) in &self.traces {
-            let small = t.small.map_or_else(
-                || "none".to_owned(),
-                |(time, edges)| {
-                    format!(
-                        "{:.2} / {:.2} ms, {:.0} / {:.0}",
-                        time.p50, time.p99, edges.p50, edges.max
-                    )
-                },
-            );
-            println!(
-                "| {name} | {} | {:.2} / {:.2} / {:.2} ms | {}: {} | {:.1} / {:.1} / {:.1} ms, {:.0} / {:.0} / {:.0} | {:.0} MiB |",
-                t.samples,
-                t.page.p50,
-                t.page.p99,
-                t.page.max,
-                t.small_count,
-                small,
-                t.whole.0.p50,
-                t.whole.0.p99,
-                t.whole.0.max,
-                t.whole.1.p50,
-                t.whole.1.p99,
-                t.whole.1.max,
-                self.trace_peak_mib
-            );
-        }
+        println!(
+            "| {name} | {} | {:.2} / {:.2} / {:.2} ms | {}: {} | {:.1} / {:.1} / {:.1} ms, {:.0} / {:.0} / {:.0} | {:.0} MiB |",
+            t.samples,
+            t.page.p50,
+            t.page.p99,
+            t.page.max,
+            t.small_count,
+            small,
+            t.whole.0.p50,
+            t.whole.0.p99,
+            t.whole.0.max,
+            t.whole.1.p50,
+            t.whole.1.p99,
+            t.whole.1.max,
+            peak_mib
+        );
     }
 }

@@ -99,9 +99,24 @@ fn opening(enterprise: &Uscc, number: &str) -> Value {
 /// answers with one token per client.
 async fn prepare(dir: &DataDir, clients: usize) -> anyhow::Result<Vec<String>> {
     dir.init(DEFAULT_ORIGIN)?;
-    let store = dir.open()?;
+    let store = dir.open(&dir.database_or_default(None)).await?;
     let now = SystemClock.now();
     store.load(register(clients, now), "retrace bench --api: the register")?;
+    client_tokens(&store, clients, enterprise).await
+}
+
+/// Makes an administrator and `clients` enterprise operators, the operator
+/// of client `i` for `enterprise(i)`, each with an API token; answers the
+/// tokens.
+///
+/// # Errors
+/// When the store refuses an account or a token.
+pub(crate) async fn client_tokens(
+    store: &impl Identity,
+    clients: usize,
+    enterprise: impl Fn(usize) -> Uscc,
+) -> anyhow::Result<Vec<String>> {
+    let now = SystemClock.now();
     let hash = hash_password(PASSWORD, &mut OsRng).context("hashing")?;
     let installed = |name: &str, role: Role| TrailEvent {
         actor: Actor::installation(),
@@ -358,7 +373,7 @@ async fn store_alone(
     work: Vec<Vec<Vec<u8>>>,
     events: usize,
 ) -> anyhow::Result<Phase> {
-    let store = Arc::new(dir.open()?);
+    let store = Arc::new(dir.open(&dir.database_or_default(None)).await?);
     let start = Instant::now();
     let mut handles = Vec::new();
     for (c, bodies) in work.into_iter().enumerate() {

@@ -16,11 +16,11 @@ use retrace_ledger::receipt::Receipt;
 use retrace_server::{AppState, Tls};
 use retrace_store::trace::{Direction, TraceNode};
 use retrace_store::{Authority, FlagFilter, PageRequest, Scope, Store, StoreError, WriteContext};
-use retrace_store_sqlite::SqliteStore;
 
 use crate::accounts::{self, Login};
+use crate::backend::{Backend, Database};
 use crate::datadir::DataDir;
-use crate::{Cli, Command, DirectionArg, TlsArgs, bench, demo};
+use crate::{Cli, Command, DirectionArg, TlsArgs, bench, copy, demo};
 
 /// Everything worked and every check passed.
 pub const EXIT_OK: u8 = 0;
@@ -34,11 +34,12 @@ pub const EXIT_FAILURE: u8 = 4;
 /// # Errors
 /// When the command cannot run at all (reported with [`EXIT_FAILURE`]).
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
-    let dir = DataDir::new(cli.data);
+    let dir = DataDir::new(cli.data).with_read_replica(cli.read_database);
+    let db = dir.database_or_default(cli.database.as_ref());
     match cli.command {
         Command::Init { origin, admin } => {
             let key = dir.init(&origin)?;
-            let store = dir.open()?;
+            let store = dir.open(&db).await?;
             let made = accounts::first_administrator(&store, &admin).await?;
             println!("initialised {}", dir.root().display());
             println!(
@@ -65,7 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             no_serve,
             listen,
         } => {
-            let (store, logins) = demo::load(&dir, seed, scale, anomalies).await?;
+            let (store, logins) = demo::load(&dir, &db, seed, scale, anomalies).await?;
             if no_serve {
                 print_logins(&logins);
                 return Ok(EXIT_OK);
@@ -73,29 +74,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             serve(&dir, store, listen, None, &logins).await
         }
         Command::Serve { listen, tls } => {
-            let store = dir.open()?;
+            let store = dir.open(&db).await?;
             serve(&dir, store, listen, Some(tls), &[]).await
         }
-        Command::Record { file, receipts } => record(&dir, &file, receipts.as_deref()).await,
+        Command::Record { file, receipts } => record(&dir, &db, &file, receipts.as_deref()).await,
         Command::Trace {
             lot,
             direction,
             json,
-        } => trace(&dir, lot, direction, json).await,
+        } => trace(&dir, &db, lot, direction, json).await,
         Command::Flags {
             rule,
             enterprise,
             json,
-        } => flags(&dir, rule, enterprise, json).await,
-        Command::Audit { checkpoint, json } => audit(&dir, checkpoint.as_deref(), json).await,
+        } => flags(&dir, &db, rule, enterprise, json).await,
+        Command::Audit { checkpoint, json } => audit(&dir, &db, checkpoint.as_deref(), json).await,
         Command::Receipt { index } => {
-            let store = dir.open()?;
+            let store = dir.open(&db).await?;
             let receipt = store.receipt(&Scope::Installation, index).await?;
             print!("{}", String::from_utf8_lossy(&receipt.to_bytes()));
             Ok(EXIT_OK)
         }
         Command::Checkpoint => {
-            let store = dir.open()?;
+            let store = dir.open(&db).await?;
             print!(
                 "{}",
                 String::from_utf8_lossy(store.checkpoint().await?.as_bytes())
@@ -112,7 +113,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Cosign {
             witness,
             witness_key,
-        } => crate::witness::cosign(&dir, &witness, &witness_key).await,
+        } => crate::witness::cosign(&dir, &db, &witness, &witness_key).await,
         Command::Bench {
             scratch,
             api: true,
@@ -134,7 +135,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             crate::bench_api::run(plan, &dir).await?;
             Ok(EXIT_OK)
         }
-        Command::Bench { sizes, scratch, .. } => bench::run(&sizes, scratch.as_deref()).await,
+        Command::Migrate => migrate(&db),
+        Command::Copy { from, to } => copy::run(&dir, &from, &to).await,
+        Command::Bench {
+            sizes,
+            scratch,
+            only_postgres,
+            ..
+        } => {
+            let server = match cli.database {
+                Some(Database::Postgres(url)) => Some(url),
+                Some(Database::Embedded(_)) => {
+                    anyhow::bail!(
+                        "the benchmark makes its own SQLite stores; --database names a PostgreSQL server to measure beside them"
+                    )
+                }
+                None => None,
+            };
+            bench::run(&sizes, scratch.as_deref(), server.as_deref(), only_postgres).await
+        }
     }
 }
 
@@ -159,7 +178,7 @@ fn print_logins(logins: &[Login]) {
 
 async fn serve(
     dir: &DataDir,
-    store: SqliteStore,
+    store: Backend,
     listen: SocketAddr,
     tls: Option<TlsArgs>,
     logins: &[Login],
@@ -203,7 +222,12 @@ async fn serve(
     Ok(EXIT_OK)
 }
 
-async fn record(dir: &DataDir, file: &Path, receipts: Option<&Path>) -> anyhow::Result<u8> {
+async fn record(
+    dir: &DataDir,
+    db: &Database,
+    file: &Path,
+    receipts: Option<&Path>,
+) -> anyhow::Result<u8> {
     let bytes = fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let is_csv = file
         .extension()
@@ -225,7 +249,7 @@ async fn record(dir: &DataDir, file: &Path, receipts: Option<&Path>) -> anyhow::
     };
     let count = records.len();
     progress.set_message(format!("recording {count} records as one batch"));
-    let store = dir.open()?;
+    let store = dir.open(db).await?;
     let context = WriteContext::installation(format!("retrace record {}", file.display()));
     let appended = match store
         .append(&Authority::Installation, records, &context)
@@ -270,6 +294,7 @@ async fn record(dir: &DataDir, file: &Path, receipts: Option<&Path>) -> anyhow::
 
 async fn trace(
     dir: &DataDir,
+    db: &Database,
     lot: LotId,
     direction: DirectionArg,
     json: bool,
@@ -278,7 +303,7 @@ async fn trace(
         DirectionArg::Backward => Direction::Backward,
         DirectionArg::Forward => Direction::Forward,
     };
-    let store = dir.open()?;
+    let store = dir.open(db).await?;
     let whole = PageRequest::first(retrace_store::trace::MAX_TRACE_EDGES);
     let answer = store
         .trace(&Scope::Installation, &lot, direction, &whole)
@@ -351,11 +376,12 @@ fn node_text(node: &TraceNode) -> String {
 
 async fn flags(
     dir: &DataDir,
+    db: &Database,
     rule: Option<Rule>,
     enterprise: Option<Uscc>,
     json: bool,
 ) -> anyhow::Result<u8> {
-    let store = dir.open()?;
+    let store = dir.open(db).await?;
     let filter = FlagFilter {
         rule,
         enterprise,
@@ -390,12 +416,17 @@ async fn flags(
     Ok(EXIT_OK)
 }
 
-async fn audit(dir: &DataDir, checkpoint: Option<&Path>, json: bool) -> anyhow::Result<u8> {
+async fn audit(
+    dir: &DataDir,
+    db: &Database,
+    checkpoint: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<u8> {
     let extra = match checkpoint {
         Some(path) => Some(fs::read(path).with_context(|| format!("reading {}", path.display()))?),
         None => None,
     };
-    let store = dir.open()?;
+    let store = dir.open(db).await?;
     let report = store.audit(extra).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -440,6 +471,27 @@ async fn audit(dir: &DataDir, checkpoint: Option<&Path>, json: bool) -> anyhow::
     } else {
         EXIT_CHECK_FAILED
     })
+}
+
+/// `retrace migrate`: brings the database to this build's schema.
+fn migrate(db: &Database) -> anyhow::Result<u8> {
+    match db {
+        Database::Postgres(url) => {
+            let m =
+                retrace_store_postgres::migrate(url).with_context(|| format!("migrating {db}"))?;
+            if m.from == m.to {
+                println!("{db} is at schema {}, this build's; nothing to do", m.to);
+            } else {
+                println!("{db} migrated from schema {} to {}", m.from, m.to);
+            }
+        }
+        Database::Embedded(path) => {
+            // The embedded store migrates when it is opened; opening it needs no keys.
+            retrace_store_sqlite::migrate(path).with_context(|| format!("migrating {db}"))?;
+            println!("{db} is at this build's schema");
+        }
+    }
+    Ok(EXIT_OK)
 }
 
 fn verify(receipt: &Path, key: &str) -> anyhow::Result<u8> {

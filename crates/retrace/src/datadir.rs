@@ -19,7 +19,11 @@ use retrace_access::CsrfKey;
 use retrace_domain::clock::{Clock, SystemClock};
 use retrace_domain::project::Projector;
 use retrace_ledger::checkpoint::LogKey;
+use retrace_store::{Identity, Store};
+use retrace_store_postgres::{PgConfig, PgStore};
 use retrace_store_sqlite::{SqliteConfig, SqliteStore};
+
+use crate::backend::{Backend, Database};
 
 /// The origin line of checkpoints, naming this log (C2SP tlog-checkpoint).
 pub const DEFAULT_ORIGIN: &str = "retrace.local/ledger";
@@ -28,19 +32,40 @@ pub const DEFAULT_ORIGIN: &str = "retrace.local/ledger";
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
+    /// A streaming replica of the PostgreSQL database for dashboards,
+    /// reports and traces (`--read-database`).
+    replica: Option<String>,
 }
 
 impl DataDir {
     pub fn new(root: impl Into<PathBuf>) -> DataDir {
-        DataDir { root: root.into() }
+        DataDir {
+            root: root.into(),
+            replica: None,
+        }
+    }
+
+    /// Reads of dashboards, reports and traces go to the replica at `url`
+    /// whenever the ledger is in PostgreSQL.
+    pub fn with_read_replica(mut self, url: Option<String>) -> DataDir {
+        self.replica = url;
+        self
     }
 
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// The embedded store's file, the default database.
     pub fn database(&self) -> PathBuf {
         self.root.join("retrace.db")
+    }
+
+    /// The database `--database` names, or the embedded store of this directory.
+    pub fn database_or_default(&self, chosen: Option<&Database>) -> Database {
+        chosen
+            .cloned()
+            .unwrap_or_else(|| Database::Embedded(self.database()))
     }
 
     fn log_key_path(&self) -> PathBuf {
@@ -171,15 +196,22 @@ impl DataDir {
     ///
     /// # Errors
     /// When the directory is not initialised or the store cannot be opened.
-    pub fn open(&self) -> anyhow::Result<SqliteStore> {
-        self.open_with_clock(Arc::new(SystemClock))
+    pub async fn open(&self, database: &Database) -> anyhow::Result<Backend> {
+        self.open_with_clock(database, Arc::new(SystemClock)).await
     }
 
     /// Opens the store with a given clock (the demo industry and tests set it).
+    /// A PostgreSQL ledger must carry this directory's log key and its audit
+    /// trail this directory's trail key: a database signed by other keys is
+    /// not opened.
     ///
     /// # Errors
     /// When the directory is not initialised or the store cannot be opened.
-    pub fn open_with_clock(&self, clock: Arc<dyn Clock>) -> anyhow::Result<SqliteStore> {
+    pub async fn open_with_clock(
+        &self,
+        database: &Database,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Backend> {
         if !self.is_initialised() {
             bail!(
                 "{} is not a retrace data directory; run `retrace init` or `retrace demo` first",
@@ -188,15 +220,53 @@ impl DataDir {
         }
         let log_key = self.log_key()?;
         self.ensure_trail_and_csrf_keys(&log_key)?;
-        let config = SqliteConfig {
-            log_key,
-            trail_key: self.trail_key()?,
-            salt_secret: self.salt_secret()?,
-            clock,
-            projector: Projector::default(),
-        };
-        SqliteStore::open(&self.database(), config)
-            .with_context(|| format!("opening {}", self.database().display()))
+        let (trail_key, salt_secret) = (self.trail_key()?, self.salt_secret()?);
+        let (verifier, trail_verifier) = (log_key.verifier(), trail_key.verifier());
+        match database {
+            Database::Embedded(path) => {
+                let config = SqliteConfig {
+                    log_key,
+                    trail_key,
+                    salt_secret,
+                    clock,
+                    projector: Projector::default(),
+                };
+                Ok(Backend::Sqlite(
+                    SqliteStore::open(path, config)
+                        .with_context(|| format!("opening {}", path.display()))?,
+                ))
+            }
+            Database::Postgres(url) => {
+                let config = PgConfig {
+                    log_key,
+                    trail_key,
+                    salt_secret,
+                    clock,
+                    projector: Projector::default(),
+                };
+                let store =
+                    PgStore::open(url, config).with_context(|| format!("opening {database}"))?;
+                let latest = store.checkpoint().await?;
+                if latest.verify(&verifier).is_err() {
+                    bail!(
+                        "{database} holds a ledger signed by another log key than {}'s; refusing to open it",
+                        self.root.display()
+                    );
+                }
+                if store
+                    .trail_checkpoint()
+                    .await?
+                    .verify(&trail_verifier)
+                    .is_err()
+                {
+                    bail!(
+                        "{database} holds an audit trail signed by another trail key than {}'s; refusing to open it",
+                        self.root.display()
+                    );
+                }
+                Ok(Backend::Postgres(store))
+            }
+        }
     }
 
     pub fn verifier_key(&self) -> anyhow::Result<String> {

@@ -5,10 +5,10 @@ use std::fs;
 use anyhow::Context;
 use retrace_ledger::checkpoint::SignedCheckpoint;
 use retrace_store::Store;
-use retrace_store_sqlite::SqliteStore;
 use retrace_synth::{Industry, SynthConfig};
 
 use crate::accounts::{self, Login};
+use crate::backend::{Backend, Database};
 use crate::datadir::{DEFAULT_ORIGIN, DataDir};
 
 /// Records per transaction when loading: large enough to amortise the
@@ -24,14 +24,15 @@ const LOAD_CHUNK: usize = 20_000;
 /// the generator: its output is meant to be valid).
 pub async fn load(
     dir: &DataDir,
+    db: &Database,
     seed: u64,
     scale: u64,
     anomalies: bool,
-) -> anyhow::Result<(SqliteStore, Vec<Login>)> {
+) -> anyhow::Result<(Backend, Vec<Login>)> {
     if !dir.is_initialised() {
         dir.init(DEFAULT_ORIGIN)?;
     }
-    let store = dir.open()?;
+    let store = dir.open(db).await?;
     let existing = store.checkpoint().await?;
     let size = checkpoint_size(&existing)?;
     let config = SynthConfig {

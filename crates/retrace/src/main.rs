@@ -6,9 +6,11 @@
 )]
 
 mod accounts;
+mod backend;
 mod bench;
 mod bench_api;
 mod commands;
+mod copy;
 mod datadir;
 mod demo;
 mod witness;
@@ -42,6 +44,16 @@ struct Cli {
         default_value = "retrace-data"
     )]
     data: PathBuf,
+    /// Where the ledger is: `postgres://…` for PostgreSQL, or `sqlite:PATH`;
+    /// the embedded store of the data directory when absent. The keys stay
+    /// in the data directory either way.
+    #[arg(long, global = true, env = "RETRACE_DATABASE_URL", value_parser = parse_database)]
+    database: Option<backend::Database>,
+    /// A streaming replica of the PostgreSQL database (`postgres://…`) that
+    /// dashboards, reports and traces read from; checkpoints, proofs and
+    /// receipts are read from `--database`.
+    #[arg(long, global = true, env = "RETRACE_READ_DATABASE_URL")]
+    read_database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -147,8 +159,26 @@ enum Command {
         #[arg(long)]
         witness_key: String,
     },
-    /// Run the benchmark harness and print its report.
+    /// Apply the pending schema migrations to the database and stop.
+    Migrate,
+    /// Move a ledger into an empty store, entry by entry at its original
+    /// index and record time, and prove the move by equal checkpoints and
+    /// equal rows in every table.
+    Copy {
+        /// The store the ledger is in: `sqlite:PATH` (or a `postgres://` URL).
+        #[arg(long, value_parser = parse_database)]
+        from: backend::Database,
+        /// The empty store to move it to: a `postgres://` URL (or `sqlite:PATH`).
+        #[arg(long, value_parser = parse_database)]
+        to: backend::Database,
+    },
+    /// Run the benchmark harness and print its report. With `--database
+    /// postgres://…` it measures PostgreSQL too, in a database of its own
+    /// that it creates on that server and drops afterwards.
     Bench {
+        /// Measure only PostgreSQL (with `--database`), not SQLite.
+        #[arg(long)]
+        only_postgres: bool,
         /// Event counts to measure at, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "1000000")]
         sizes: Vec<u64>,
@@ -215,6 +245,10 @@ struct TlsArgs {
 enum DirectionArg {
     Backward,
     Forward,
+}
+
+fn parse_database(text: &str) -> Result<backend::Database, String> {
+    backend::Database::parse(text).map_err(|e| e.to_string())
 }
 
 fn parse_rule(token: &str) -> Result<Rule, String> {

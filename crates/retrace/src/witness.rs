@@ -14,6 +14,7 @@ use retrace_ledger::cosignature::{CosignerKey, CosignerVerifier};
 use retrace_store::Store;
 use retrace_witness::Witness;
 
+use crate::backend::Database;
 use crate::commands::EXIT_OK;
 use crate::datadir::{DataDir, write_secret};
 
@@ -96,11 +97,16 @@ pub async fn serve(dir: &Path, listen: SocketAddr, logs: &[String]) -> anyhow::R
 ///
 /// # Errors
 /// When the store cannot be opened or the witness refuses.
-pub async fn cosign(dir: &DataDir, url: &str, witness_key: &str) -> anyhow::Result<u8> {
+pub async fn cosign(
+    dir: &DataDir,
+    db: &Database,
+    url: &str,
+    witness_key: &str,
+) -> anyhow::Result<u8> {
     let witness: CosignerVerifier = key_text(witness_key)?
         .parse()
         .map_err(|e| anyhow::anyhow!("--witness-key: {e}"))?;
-    let store = Arc::new(dir.open()?);
+    let store = Arc::new(dir.open(db).await?);
     let checkpoint = store.checkpoint().await?;
     let size = checkpoint.checkpoint().size();
     let proving = Arc::clone(&store);

@@ -23,32 +23,28 @@
 
 use std::cmp::Ordering;
 
-use retrace_ledger::checkpoint::{LogVerifier, SignedCheckpoint};
-use retrace_ledger::entry::{Entry, Opening};
-use retrace_ledger::hash::{EMPTY_ROOT, Hash, leaf_hash};
-use retrace_ledger::tree::Frontier;
+use retrace_ledger::checkpoint::LogVerifier;
+use retrace_ledger::hash::Hash;
+use retrace_store::audit::{
+    self, CheckpointCheck, StoredEntry, StoredTrail, TableDifferences, TreeReport, TreeScan,
+    problem,
+};
+use retrace_store::cache::ViewCache;
+use retrace_store::digest::{self, TABLES, TableDigest};
 use retrace_store::{AuditProblem, AuditReport, StoreError};
 use rusqlite::types::Value;
 use rusqlite::{Connection, Rows};
 
-use crate::cache::ViewCache;
-use crate::codec::{self, RecordTime};
+use crate::codec;
 use crate::error::{DbError, DbResult};
 use crate::log::{LEDGER, LOWEST_STORED_LEVEL, Log, TRAIL};
 use crate::schema;
-use crate::sequence::{
-    Positions, RECORD_FIELD, SequenceError, Sequencer, public_json, record_json,
-};
-use crate::trail;
+use crate::sequence::{Positions, SequenceError, Sequencer};
 use crate::writer::Shared;
 
 /// Positions the replay sums in memory before writing them to the scratch
 /// database: bounds the audit's memory however long the ledger.
 const MAX_PENDING_POSITIONS: usize = 100_000;
-
-/// More differences than this in one table are summed up in one last problem:
-/// a store that diverges from its ledger that much needs no longer list.
-const MAX_PROBLEMS_PER_TABLE: usize = 1_000;
 
 /// The triggers that keep the ledger append-only (migration 1). A missing one
 /// means someone made room to change the ledger.
@@ -88,196 +84,91 @@ const COMPARED: &[(&str, &[&str])] = &[
     ("entry_status", &["idx"]),
 ];
 
-fn problem(
-    table: &str,
-    key: impl Into<String>,
-    column: Option<&str>,
-    detail: impl Into<String>,
-) -> AuditProblem {
-    AuditProblem {
-        table: table.to_owned(),
-        key: key.into(),
-        column: column.map(str::to_owned),
-        detail: detail.into(),
+/// The stored tree of one connection, read level by level in index order.
+struct SqliteScan<'s> {
+    log: Log,
+    leaves: Rows<'s>,
+    /// Cursors of the stored levels, from [`LOWEST_STORED_LEVEL`] up.
+    levels: Vec<Rows<'s>>,
+    conn: &'s Connection,
+}
+
+fn hash_at(row: &rusqlite::Row<'_>, what: &'static str) -> DbResult<(u64, Hash)> {
+    Ok((
+        codec::index(what, row.get(0)?)?,
+        codec::hash(
+            what,
+            row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?,
+        )?,
+    ))
+}
+
+impl TreeScan for SqliteScan<'_> {
+    type Error = DbError;
+
+    fn next_leaf(&mut self) -> DbResult<Option<(u64, Hash)>> {
+        self.leaves.next()?.map(|r| hash_at(r, "leaf")).transpose()
+    }
+
+    fn next_node(&mut self, level: u8) -> DbResult<Option<(u64, Hash)>> {
+        match self
+            .levels
+            .get_mut(usize::from(level - LOWEST_STORED_LEVEL))
+        {
+            Some(cursor) => cursor.next()?.map(|r| hash_at(r, "node")).transpose(),
+            None => Ok(None),
+        }
+    }
+
+    fn nodes_above(&mut self, level: u8) -> DbResult<Vec<(u64, u64)>> {
+        let mut beyond = self.conn.prepare(&format!(
+            "SELECT level, idx FROM {} WHERE level > ?1 ORDER BY level, idx",
+            self.log.nodes
+        ))?;
+        let mut rows = beyond.query([level])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push((
+                codec::index("node level", r.get(0)?)?,
+                codec::index("node index", r.get(1)?)?,
+            ));
+        }
+        Ok(out)
     }
 }
 
-/// What the tree pass found: the tree's size, its root, the roots at the
-/// sizes asked for (in order of size), and every stored node that is
-/// missing, extra or wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TreeReport {
-    /// Leaves stored (level-0 nodes).
-    pub size: u64,
-    /// The recomputed root of all of them.
-    pub root: Hash,
-    /// The recomputed root at each size asked for that the tree reaches.
-    pub roots: Vec<(u64, Hash)>,
-    pub problems: Vec<AuditProblem>,
-}
-
-/// Streams the stored leaves through a [`Frontier`] and compares every stored
-/// complete subtree with the one recomputed (RFC 9162 §2.1.1).
-///
-/// Each level is read by its own cursor in index order, and a push completes
-/// nodes in index order on each level, so the comparison is a merge: one
-/// ordered scan of `tree_node`, constant memory, SHA-256 bound.
+/// Streams the stored leaves of `log` through the shared tree pass
+/// ([`retrace_store::audit::verify_tree`]), comparing every stored node.
 pub(crate) fn verify_tree(conn: &Connection, log: Log, sizes: &[u64]) -> DbResult<TreeReport> {
-    let last: Option<i64> =
-        conn.query_row(&format!("SELECT MAX(idx) FROM {}", log.leaves), [], |r| {
-            r.get(0)
-        })?;
-    let stored = last.map_or(0, |l| codec::index("leaf index", l).map_or(0, |l| l + 1));
+    let stored = crate::log::size(conn, log)?;
     let top = if stored == 0 {
         0
     } else {
         63 - stored.leading_zeros()
     };
-    // Level 0 is the log table's leaf column; the levels above are its node table's.
-    let leaves_sql = format!(
-        "SELECT idx, leaf FROM {} WHERE ?1 = 0 ORDER BY idx",
+    let mut leaves = conn.prepare(&format!(
+        "SELECT idx, leaf FROM {} ORDER BY idx",
         log.leaves
-    );
+    ))?;
     let nodes_sql = format!(
         "SELECT idx, hash FROM {} WHERE level = ?1 ORDER BY idx",
         log.nodes
     );
-    let mut statements = (0..=top)
-        .map(|level| conn.prepare(if level == 0 { &leaves_sql } else { &nodes_sql }))
+    let mut statements = (u32::from(LOWEST_STORED_LEVEL)..=top.max(u32::from(LOWEST_STORED_LEVEL)))
+        .map(|_| conn.prepare(&nodes_sql))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut cursors = statements
+    let levels = statements
         .iter_mut()
-        .zip(0u32..)
+        .zip(u32::from(LOWEST_STORED_LEVEL)..)
         .map(|(st, level)| st.query([level]))
         .collect::<Result<Vec<Rows<'_>>, _>>()?;
-    let mut pending: Vec<Option<(u64, Hash)>> = vec![None; cursors.len()];
-    let mut problems = Vec::new();
-    let mut frontier = Frontier::new();
-    let mut roots = Vec::new();
-    let mut wanted = sizes.iter().copied().peekable();
-    while wanted.next_if_eq(&0).is_some() {
-        roots.push((0, EMPTY_ROOT));
-    }
-    let (leaves, upper) = cursors.split_first_mut().expect("level 0 is always read");
-    while let Some(row) = leaves.next()? {
-        let idx = codec::index("leaf index", row.get(0)?)?;
-        let leaf = codec::hash(
-            "leaf",
-            row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?,
-        )?;
-        if idx != frontier.size() {
-            problems.push(problem(
-                log.leaves,
-                frontier.size().to_string(),
-                None,
-                format!("leaf missing: the next stored leaf is {idx}"),
-            ));
-        }
-        // The leaf is the one just read; the levels below the lowest stored
-        // one are recomputed whenever they are needed, so not compared.
-        let completed = frontier.push(leaf).into_iter().skip(1);
-        for (id, hash) in completed.filter(|(id, _)| id.level >= LOWEST_STORED_LEVEL) {
-            let level = usize::from(id.level);
-            let cursor = &mut upper[level - 1];
-            let key = format!("level={}, idx={}", id.level, id.index);
-            loop {
-                let next = match pending[level].take() {
-                    Some(row) => Some(row),
-                    None => match cursor.next()? {
-                        Some(r) => Some((
-                            codec::index("node index", r.get(0)?)?,
-                            codec::hash(
-                                "node",
-                                r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?,
-                            )?,
-                        )),
-                        None => None,
-                    },
-                };
-                match next {
-                    None => problems.push(problem(
-                        log.nodes,
-                        key.clone(),
-                        None,
-                        "missing: the tree has this complete subtree",
-                    )),
-                    Some((at, stored)) if at == id.index => {
-                        if stored != hash {
-                            problems.push(problem(
-                                log.nodes,
-                                key.clone(),
-                                Some("hash"),
-                                format!("stored {stored}, recomputed {hash}"),
-                            ));
-                        }
-                    }
-                    Some((at, _)) if at < id.index => {
-                        problems.push(problem(
-                            log.nodes,
-                            format!("level={}, idx={at}", id.level),
-                            None,
-                            "extra: no such complete subtree",
-                        ));
-                        continue;
-                    }
-                    Some(row) => {
-                        problems.push(problem(
-                            log.nodes,
-                            key.clone(),
-                            None,
-                            "missing: the tree has this complete subtree",
-                        ));
-                        pending[level] = Some(row);
-                    }
-                }
-                break;
-            }
-        }
-        while wanted.next_if_eq(&frontier.size()).is_some() {
-            roots.push((frontier.size(), frontier.root()));
-        }
-    }
-    for (level, cursor) in upper.iter_mut().enumerate() {
-        let level = level + 1;
-        if let Some((at, _)) = pending[level].take() {
-            problems.push(problem(
-                log.nodes,
-                format!("level={level}, idx={at}"),
-                None,
-                "extra: no such complete subtree",
-            ));
-        }
-        while let Some(r) = cursor.next()? {
-            let at: i64 = r.get(0)?;
-            problems.push(problem(
-                log.nodes,
-                format!("level={level}, idx={at}"),
-                None,
-                "extra: no such complete subtree",
-            ));
-        }
-    }
-    drop(cursors);
-    let mut beyond = conn.prepare(&format!(
-        "SELECT level, idx FROM {} WHERE level > ?1 ORDER BY level, idx",
-        log.nodes
-    ))?;
-    let mut rows = beyond.query([top])?;
-    while let Some(r) = rows.next()? {
-        let (level, at): (i64, i64) = (r.get(0)?, r.get(1)?);
-        problems.push(problem(
-            log.nodes,
-            format!("level={level}, idx={at}"),
-            None,
-            "extra: no such complete subtree",
-        ));
-    }
-    Ok(TreeReport {
-        size: frontier.size(),
-        root: frontier.root(),
-        roots,
-        problems,
-    })
+    let mut scan = SqliteScan {
+        log,
+        leaves: leaves.query([])?,
+        levels,
+        conn,
+    };
+    audit::verify_tree(&mut scan, log, stored, sizes)
 }
 
 /// Runs the whole audit on `live`, which the caller holds in one read
@@ -309,7 +200,7 @@ pub(crate) fn audit(
     let (tree, checked) = check_log(
         live,
         LEDGER,
-        &shared.key.verifier(),
+        shared.key.verifier(),
         report.entries,
         extra,
         &mut report.problems,
@@ -320,7 +211,7 @@ pub(crate) fn audit(
     let (trail, checked) = check_log(
         live,
         TRAIL,
-        &shared.trail_key.verifier(),
+        shared.trail_key.verifier(),
         report.trail_entries,
         None,
         &mut report.problems,
@@ -340,106 +231,39 @@ pub(crate) fn audit(
 fn check_log(
     live: &Connection,
     log: Log,
-    verifier: &LogVerifier,
+    verifier: LogVerifier,
     entries: u64,
     extra: Option<&[u8]>,
     problems: &mut Vec<AuditProblem>,
-) -> Result<(TreeReport, u64), StoreError> {
-    let mut checked = 0;
-    let mut sizes: Vec<u64> = {
-        let mut st = live
-            .prepare(&format!(
-                "SELECT size FROM {} ORDER BY size",
-                log.checkpoints
-            ))
-            .map_err(DbError::from)?;
-        let sizes = st
-            .query_map([], |r| r.get::<_, i64>(0))
-            .map_err(DbError::from)?;
+) -> DbResult<(TreeReport, u64)> {
+    let stored: Vec<u64> = {
+        let mut st = live.prepare(&format!(
+            "SELECT size FROM {} ORDER BY size",
+            log.checkpoints
+        ))?;
+        let sizes = st.query_map([], |r| r.get::<_, i64>(0))?;
         sizes
-            .map(|s| {
-                s.map_err(DbError::from)
-                    .and_then(|s| codec::index("checkpoint size", s))
-            })
+            .map(|s| Ok(codec::index("checkpoint size", s?)?))
             .collect::<DbResult<_>>()?
     };
-    let extra = extra.map(SignedCheckpoint::parse);
-    if let Some(Ok(cp)) = &extra {
-        sizes.push(cp.checkpoint().size());
-        sizes.sort_unstable();
+    let tree = verify_tree(live, log, &audit::checkpoint_sizes(stored, extra))?;
+    let mut checkpoints = CheckpointCheck::new(log, verifier, &tree, entries, problems);
+    let mut st = live.prepare(&format!(
+        "SELECT size, note FROM {} ORDER BY size",
+        log.checkpoints
+    ))?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let note: Vec<u8> = r.get(1)?;
+        checkpoints.stored(r.get(0)?, &note, problems);
     }
-    let tree = verify_tree(live, log, &sizes)?;
-    if tree.size != entries {
-        problems.push(problem(
-            log.leaves,
-            "*",
-            None,
-            format!("{} leaves stored for {entries} entries", tree.size),
-        ));
-    }
-    problems.extend(tree.problems.iter().cloned());
-
-    let mut st = live
-        .prepare(&format!(
-            "SELECT size, note FROM {} ORDER BY size",
-            log.checkpoints
-        ))
-        .map_err(DbError::from)?;
-    let mut rows = st.query([]).map_err(DbError::from)?;
-    let mut latest = None;
-    while let Some(r) = rows.next().map_err(DbError::from)? {
-        let size: i64 = r.get(0).map_err(DbError::from)?;
-        let note: Vec<u8> = r.get(1).map_err(DbError::from)?;
-        let key = format!("size={size}");
-        checked += 1;
-        latest = Some(size);
-        match SignedCheckpoint::parse(&note) {
-            Ok(cp) => {
-                if i64::try_from(cp.checkpoint().size()).ok() != Some(size) {
-                    problems.push(problem(
-                        log.checkpoints,
-                        key.clone(),
-                        Some("size"),
-                        format!("the note is for size {}", cp.checkpoint().size()),
-                    ));
-                }
-                check_checkpoint(log, &cp, verifier, &tree, &key, problems);
-            }
-            Err(e) => problems.push(problem(
-                log.checkpoints,
-                key,
-                Some("note"),
-                format!("not a signed checkpoint: {e}"),
-            )),
-        }
-    }
-    if latest.and_then(|l| u64::try_from(l).ok()) != Some(entries) {
-        problems.push(problem(
-            log.checkpoints,
-            "latest",
-            None,
-            format!("the log holds {entries} entries but the latest checkpoint is for {latest:?}"),
-        ));
-    }
-    match extra {
-        None => {}
-        Some(Err(e)) => problems.push(problem(
-            log.checkpoints,
-            "extra",
-            Some("note"),
-            format!("not a signed checkpoint: {e}"),
-        )),
-        Some(Ok(cp)) => {
-            checked += 1;
-            check_checkpoint(log, &cp, verifier, &tree, "extra", problems);
-        }
-    }
+    let checked = checkpoints.finish(extra, problems);
+    drop(rows);
     Ok((tree, checked))
 }
 
-/// Step 5's re-read of the trail: every entry decodes, re-encodes
-/// identically, rehashes to its leaf and agrees with the columns and the
-/// enterprise rows filed beside it. Returns the number of entries.
+/// Step 5's re-read of the trail ([`retrace_store::audit::check_trail_entry`]).
+/// Returns the number of entries.
 fn check_trail(live: &Connection, problems: &mut Vec<AuditProblem>) -> DbResult<u64> {
     let mut st = live.prepare(
         "SELECT idx, time, account, action, actor_region, region, entry, leaf FROM trail ORDER BY idx",
@@ -451,133 +275,36 @@ fn check_trail(live: &Connection, problems: &mut Vec<AuditProblem>) -> DbResult<
     let mut count = 0u64;
     while let Some(row) = rows.next()? {
         let idx = codec::index("trail index", row.get(0)?)?;
-        let key = idx.to_string();
-        if idx != count {
-            problems.push(problem(
-                "trail",
-                count.to_string(),
-                None,
-                format!("missing: the next stored entry is {idx}"),
-            ));
-        }
-        count = idx + 1;
-        let bytes: Vec<u8> = row.get(6)?;
-        let leaf: Vec<u8> = row.get(7)?;
-        if leaf_hash(&bytes).0[..] != leaf[..] {
-            problems.push(problem(
-                "trail",
-                key.clone(),
-                Some("leaf"),
-                "does not hash the entry",
-            ));
-        }
-        let entry = match trail::decode(idx, &bytes) {
-            Ok(e) => e,
-            Err(e) => {
-                problems.push(problem("trail", key, Some("entry"), e.to_string()));
-                continue;
-            }
-        };
-        let (reencoded, _) = trail::encode(&entry.event, &RecordTime::parse(&entry.time)?)?;
-        if reencoded != bytes {
-            problems.push(problem(
-                "trail",
-                key.clone(),
-                Some("entry"),
-                "not in its one canonical spelling",
-            ));
-        }
-        let expected = trail::columns(&entry);
-        let stored = (
-            row.get::<_, String>(1)?,
-            row.get::<_, Option<String>>(2)?,
-            row.get::<_, String>(3)?,
-            row.get::<_, Option<String>>(4)?,
-            row.get::<_, Option<String>>(5)?,
+        let (time, account, action, actor_region, region): (
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+        ) = (
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
         );
-        for (column, same) in [
-            ("time", stored.0 == expected.time),
-            ("account", stored.1 == expected.account),
-            ("action", stored.2 == expected.action),
-            ("actor_region", stored.3 == expected.actor_region),
-            ("region", stored.4 == expected.region),
-        ] {
-            if !same {
-                problems.push(problem(
-                    "trail",
-                    key.clone(),
-                    Some(column),
-                    "differs from what the entry says",
-                ));
-            }
-        }
+        let (entry, leaf): (Vec<u8>, Vec<u8>) = (row.get(6)?, row.get(7)?);
         let filed: Vec<String> = by
             .query_map([codec::sql_index(idx)], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        if filed != expected.enterprises {
-            problems.push(problem(
-                "trail_enterprise",
-                key,
-                Some("enterprise"),
-                format!(
-                    "filed under {filed:?}, but the entry concerns {:?}",
-                    expected.enterprises
-                ),
-            ));
-        }
+        let stored = StoredTrail {
+            idx,
+            time: &time,
+            account: account.as_deref(),
+            action: &action,
+            actor_region: actor_region.as_deref(),
+            region: region.as_deref(),
+            entry: &entry,
+            leaf: &leaf,
+        };
+        count = audit::check_trail_entry(&stored, &filed, count, problems)?;
     }
     Ok(count)
-}
-
-/// Checks a checkpoint's signature and its root against the recomputed tree.
-fn check_checkpoint(
-    log: Log,
-    cp: &SignedCheckpoint,
-    verifier: &LogVerifier,
-    tree: &TreeReport,
-    key: &str,
-    problems: &mut Vec<AuditProblem>,
-) {
-    let table = log.checkpoints;
-    if let Err(e) = cp.verify(verifier) {
-        problems.push(problem(table, key, Some("note"), format!("signature: {e}")));
-    }
-    let c = cp.checkpoint();
-    if c.size() > tree.size {
-        problems.push(problem(
-            table,
-            key,
-            Some("note"),
-            format!(
-                "size {} is beyond the log's {} entries",
-                c.size(),
-                tree.size
-            ),
-        ));
-        return;
-    }
-    let at = tree
-        .roots
-        .binary_search_by_key(&c.size(), |(size, _)| *size);
-    match at.ok().map(|i| tree.roots[i].1) {
-        Some(root) if root == c.root() => {}
-        Some(root) => problems.push(problem(
-            table,
-            key,
-            Some("note"),
-            format!(
-                "root {} but the first {} entries hash to {root}",
-                c.root(),
-                c.size()
-            ),
-        )),
-        None => problems.push(problem(
-            table,
-            key,
-            Some("note"),
-            format!("no root recomputed at size {}", c.size()),
-        )),
-    }
 }
 
 /// Re-reads every entry (step 1) and replays its record into `scratch`
@@ -622,126 +349,19 @@ fn check_entries(
         let stored_leaf: Vec<u8> = row.get(5)?;
         let salt: Vec<u8> = row.get(6)?;
         let value: Vec<u8> = row.get(7)?;
-
-        let leaf = leaf_hash(&bytes);
-        if stored_leaf != leaf.0 {
-            problems.push(problem(
-                "ledger",
-                key.clone(),
-                Some("leaf"),
-                "is not the leaf hash of the entry bytes",
-            ));
-        }
-        let entry = match Entry::decode(&bytes) {
-            Ok(entry) => {
-                if entry.encode() != bytes {
-                    problems.push(problem(
-                        "ledger",
-                        key.clone(),
-                        Some("entry"),
-                        "does not re-encode to the same bytes",
-                    ));
-                }
-                if entry.kind() != kind {
-                    problems.push(problem(
-                        "ledger",
-                        key.clone(),
-                        Some("kind"),
-                        format!("`{kind}` but the entry says `{}`", entry.kind()),
-                    ));
-                }
-                Some(entry)
-            }
-            Err(e) => {
-                problems.push(problem(
-                    "ledger",
-                    key.clone(),
-                    Some("entry"),
-                    format!("does not decode: {e}"),
-                ));
-                None
-            }
+        let stored = StoredEntry {
+            idx,
+            record_time: &record_time,
+            kind: &kind,
+            enterprise: &enterprise,
+            entry: &bytes,
+            leaf: &stored_leaf,
+            salt: &salt,
+            record: &value,
         };
-        if let Some(entry) = &entry {
-            let opening = <[u8; 16]>::try_from(salt.as_slice()).map(|salt| Opening {
-                field: RECORD_FIELD.to_owned(),
-                salt,
-                value: value.clone(),
-            });
-            match opening {
-                Ok(o) if entry.verify_openings(std::slice::from_ref(&o)).is_ok() => {}
-                Ok(_) => problems.push(problem(
-                    "ledger",
-                    key.clone(),
-                    Some("record"),
-                    "does not open the entry's commitment",
-                )),
-                Err(_) => problems.push(problem(
-                    "ledger",
-                    key.clone(),
-                    Some("salt"),
-                    "is not 16 bytes",
-                )),
-            }
-        }
-        let record = match serde_json::from_slice(&value) {
-            Ok(record) => record,
-            Err(e) => {
-                problems.push(problem(
-                    "ledger",
-                    key.clone(),
-                    Some("record"),
-                    format!("is not a record: {e}"),
-                ));
-                continue;
-            }
+        let Some((record, time)) = audit::check_entry(&stored, problems)? else {
+            continue;
         };
-        if record_json(&record)? != value {
-            problems.push(problem(
-                "ledger",
-                key.clone(),
-                Some("record"),
-                "is not the record's canonical JSON",
-            ));
-        }
-        if record.kind_token() != kind {
-            problems.push(problem(
-                "ledger",
-                key.clone(),
-                Some("kind"),
-                format!("`{kind}` but the record is `{}`", record.kind_token()),
-            ));
-        }
-        if record.enterprise().as_str() != enterprise {
-            problems.push(problem(
-                "ledger",
-                key.clone(),
-                Some("enterprise"),
-                format!("{enterprise} but the record is {}'s", record.enterprise()),
-            ));
-        }
-        let time = match RecordTime::parse(&record_time) {
-            Ok(t) if t.text == record_time => t,
-            _ => {
-                problems.push(problem(
-                    "ledger",
-                    key.clone(),
-                    Some("record_time"),
-                    format!("`{record_time}` is not a record time"),
-                ));
-                continue;
-            }
-        };
-        if let Some(entry) = &entry
-            && public_json(&record, &record_time)? != entry.public()
-        {
-            problems.push(problem(
-                "ledger",
-                key.clone(),
-                Some("entry"),
-                "the public part is not the record's at its record time",
-            ));
-        }
         match sequencer.record(idx, &time, &record) {
             Ok(_) if positions.len() > MAX_PENDING_POSITIONS => positions.flush(scratch)?,
             Ok(_) => {}
@@ -853,13 +473,7 @@ fn compare_table(
         next_row(&mut rebuilt_rows, width)?,
     );
     let mut compared = 0u64;
-    let mut found = 0usize;
-    let mut report = |p: AuditProblem| {
-        found += 1;
-        if found <= MAX_PROBLEMS_PER_TABLE {
-            problems.push(p);
-        }
-    };
+    let mut differences = TableDifferences::new(table, problems);
     loop {
         let order = match (&x, &y) {
             (None, None) => break,
@@ -876,22 +490,20 @@ fn compare_table(
         match order {
             Ordering::Less => {
                 let row = x.take().expect("ordered before the other side, so present");
-                report(problem(
-                    table,
+                differences.report(
                     key_text(&columns, &row, key.len()),
                     None,
-                    "extra: the ledger does not give this row",
-                ));
+                    "extra: the ledger does not give this row".to_owned(),
+                );
                 x = next_row(&mut live_rows, width)?;
             }
             Ordering::Greater => {
                 let row = y.take().expect("ordered before the other side, so present");
-                report(problem(
-                    table,
+                differences.report(
                     key_text(&columns, &row, key.len()),
                     None,
-                    "missing: the ledger gives this row",
-                ));
+                    "missing: the ledger gives this row".to_owned(),
+                );
                 y = next_row(&mut rebuilt_rows, width)?;
             }
             Ordering::Equal => {
@@ -901,8 +513,7 @@ fn compare_table(
                 );
                 for ((column, stored), rebuilt) in columns.iter().zip(&l).zip(&r).skip(key.len()) {
                     if stored != rebuilt {
-                        report(problem(
-                            table,
+                        differences.report(
                             key_text(&columns, &l, key.len()),
                             Some(column),
                             format!(
@@ -910,7 +521,7 @@ fn compare_table(
                                 show(stored),
                                 show(rebuilt)
                             ),
-                        ));
+                        );
                     }
                 }
                 x = next_row(&mut live_rows, width)?;
@@ -918,16 +529,63 @@ fn compare_table(
             }
         }
     }
-    if found > MAX_PROBLEMS_PER_TABLE {
-        problems.push(problem(
-            table,
-            "*",
-            None,
-            format!(
-                "{} more differences not listed",
-                found - MAX_PROBLEMS_PER_TABLE
-            ),
-        ));
-    }
+    differences.finish();
     Ok(compared)
+}
+
+/// Every row of `table` (one of `retrace_store::digest::TABLES`) in key
+/// order, each value spelled as the digest spells it, to `row`.
+fn each_text_row(
+    conn: &Connection,
+    table: &str,
+    key: &[&str],
+    rest: &[&str],
+    mut row: impl FnMut(Vec<Option<String>>),
+) -> DbResult<()> {
+    let columns: Vec<&str> = key.iter().chain(rest.iter()).copied().collect();
+    let mut st = conn.prepare(&format!(
+        "SELECT {} FROM {table} ORDER BY {}",
+        columns.join(", "),
+        key.join(", ")
+    ))?;
+    let mut rows = st.query([])?;
+    while let Some(values) = next_row(&mut rows, columns.len())? {
+        row(values
+            .iter()
+            .map(|v| match v {
+                Value::Null => None,
+                Value::Integer(i) => Some(i.to_string()),
+                Value::Real(r) => Some(r.to_string()),
+                Value::Text(t) => Some(t.clone()),
+                Value::Blob(b) => Some(digest::hex(b)),
+            })
+            .collect());
+    }
+    Ok(())
+}
+
+/// The digest of every table of `retrace_store::digest::TABLES`.
+pub(crate) fn table_digests(conn: &Connection) -> DbResult<Vec<(String, u64, Hash)>> {
+    let mut out = Vec::with_capacity(TABLES.len());
+    for (table, key, rest) in TABLES {
+        let mut digest = TableDigest::new();
+        each_text_row(conn, table, key, rest, |text| {
+            digest.row(text.iter().map(|v| v.as_deref()));
+        })?;
+        let (count, hash) = digest.finish();
+        out.push(((*table).to_owned(), count, hash));
+    }
+    Ok(out)
+}
+
+/// The rows of `table`, one of `retrace_store::digest::TABLES`, in key order
+/// and in the digest's spelling.
+pub(crate) fn table_rows(conn: &Connection, table: &str) -> DbResult<Vec<Vec<Option<String>>>> {
+    let (_, key, rest) = TABLES
+        .iter()
+        .find(|(t, _, _)| *t == table)
+        .ok_or_else(|| DbError::corrupt("table", format!("{table} is not a digested table")))?;
+    let mut out = Vec::new();
+    each_text_row(conn, table, key, rest, |row| out.push(row))?;
+    Ok(out)
 }

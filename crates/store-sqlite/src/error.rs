@@ -26,6 +26,15 @@ impl DbError {
     }
 }
 
+impl From<retrace_store::codec::Corrupt> for DbError {
+    fn from(e: retrace_store::codec::Corrupt) -> DbError {
+        DbError::Corrupt {
+            what: e.what,
+            detail: e.detail,
+        }
+    }
+}
+
 impl From<DbError> for StoreError {
     fn from(e: DbError) -> StoreError {
         StoreError::internal(e)

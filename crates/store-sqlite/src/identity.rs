@@ -4,9 +4,13 @@
 //! on a read connection.
 
 use retrace_access::{
-    Account, AccountAuthority, AccountName, GrantRoles, Language, PasswordHash, Principal, Role,
-    SecretDigest, StoredSession, StoredToken, ThrottleKey, ThrottleState, TokenId,
+    Account, AccountAuthority, AccountName, PasswordHash, SecretDigest, StoredSession, StoredToken,
+    ThrottleKey, ThrottleState, TokenId,
 };
+use retrace_store::identity::rules::{
+    self, account_name, digest, language, parse_time, role, time_text,
+};
+pub(crate) use retrace_store::identity::{Change, Done};
 use retrace_store::{AccountChange, AccountView, Page, PageRequest, StoreError, TokenView};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -14,80 +18,6 @@ use time::OffsetDateTime;
 
 use crate::codec::RecordTime;
 use crate::error::{DbError, DbResult};
-
-/// A change to the identity tables, as the writer runs it.
-#[derive(Debug)]
-pub(crate) enum Change {
-    /// The installation creates an account (`retrace init`, `retrace demo`).
-    Install(Account),
-    Create {
-        by: AccountAuthority,
-        account: Account,
-    },
-    Update {
-        by: AccountAuthority,
-        name: AccountName,
-        change: AccountChange,
-    },
-    UpdateOwn {
-        principal: Principal,
-        change: AccountChange,
-        keep: Option<SecretDigest>,
-    },
-    StartSession {
-        session: StoredSession,
-        replaces: Option<SecretDigest>,
-    },
-    TouchSession {
-        digest: SecretDigest,
-        at: OffsetDateTime,
-    },
-    EndSession {
-        digest: SecretDigest,
-    },
-    IssueToken {
-        by: AccountAuthority,
-        token: StoredToken,
-    },
-    RevokeToken {
-        by: AccountAuthority,
-        id: TokenId,
-        at: OffsetDateTime,
-    },
-    PutThrottle(Vec<(ThrottleKey, ThrottleState)>),
-}
-
-/// What a change answers with.
-#[derive(Debug)]
-pub(crate) enum Done {
-    Account(AccountView),
-    Token(TokenView),
-    Nothing,
-}
-
-fn time_text(at: OffsetDateTime) -> DbResult<String> {
-    Ok(RecordTime::new(at)?.text)
-}
-
-fn parse_time(text: &str) -> DbResult<OffsetDateTime> {
-    Ok(RecordTime::parse(text)?.at)
-}
-
-fn role(text: &str) -> DbResult<Role> {
-    Role::parse(text).map_err(|e| DbError::corrupt("role", e))
-}
-
-fn account_name(text: &str) -> DbResult<AccountName> {
-    AccountName::parse(text).map_err(|e| DbError::corrupt("account name", e))
-}
-
-fn digest(text: &str) -> DbResult<SecretDigest> {
-    SecretDigest::from_hex(text).map_err(|e| DbError::corrupt("digest", e))
-}
-
-fn language(text: &str) -> DbResult<Language> {
-    Language::parse(text).ok_or_else(|| DbError::corrupt("language", text))
-}
 
 const ACCOUNT_COLUMNS: &str =
     "name, role, password, disabled, display_name, language, created_at, updated_at";
@@ -109,18 +39,6 @@ fn account_row(r: &Row<'_>) -> DbResult<(Account, String, String)> {
     ))
 }
 
-fn view(account: &Account, created_at: String, updated_at: String) -> AccountView {
-    AccountView {
-        name: account.name.clone(),
-        role: account.role.clone(),
-        display_name: account.display_name.clone(),
-        language: account.language,
-        disabled: account.disabled,
-        created_at,
-        updated_at,
-    }
-}
-
 /// The account of `name` with its times, if any.
 fn load_account(
     conn: &Connection,
@@ -136,10 +54,6 @@ pub(crate) fn account(conn: &Connection, name: &AccountName) -> DbResult<Option<
     Ok(load_account(conn, name)?.map(|(a, _, _)| a))
 }
 
-fn not_found_account(name: &AccountName) -> StoreError {
-    StoreError::NotFound(format!("account {name}"))
-}
-
 /// The account of `name` if `by` reaches it; otherwise as if there were none.
 fn reached(
     conn: &Connection,
@@ -148,7 +62,7 @@ fn reached(
 ) -> Result<(Account, String, String), StoreError> {
     match load_account(conn, name)? {
         Some(found) if by.reaches(&found.0.role) => Ok(found),
-        _ => Err(not_found_account(name)),
+        _ => Err(rules::no_account(name)),
     }
 }
 
@@ -158,7 +72,7 @@ pub(crate) fn account_view(
     name: &AccountName,
 ) -> Result<AccountView, StoreError> {
     let (a, created, updated) = reached(conn, by, name)?;
-    Ok(view(&a, created, updated))
+    Ok(rules::view(&a, created, updated))
 }
 
 pub(crate) fn accounts(
@@ -185,7 +99,7 @@ pub(crate) fn accounts(
     while let Some(r) = rows.next().map_err(DbError::from)? {
         let (a, created, updated) = account_row(r)?;
         if by.reaches(&a.role) {
-            items.push(view(&a, created, updated));
+            items.push(rules::view(&a, created, updated));
         }
     }
     let next = if items.len() > limit {
@@ -232,19 +146,6 @@ fn token_row(r: &Row<'_>) -> DbResult<StoredToken> {
     })
 }
 
-fn token_view(t: &StoredToken) -> DbResult<TokenView> {
-    Ok(TokenView {
-        id: t.id.clone(),
-        account: t.account.clone(),
-        role: t.role.clone(),
-        label: t.label.clone(),
-        issued_by: t.issued_by.clone(),
-        created_at: time_text(t.created_at)?,
-        expires_at: time_text(t.expires_at)?,
-        revoked_at: t.revoked_at.map(time_text).transpose()?,
-    })
-}
-
 /// The token of `id` whose account is enabled.
 pub(crate) fn token(conn: &Connection, id: &TokenId) -> DbResult<Option<StoredToken>> {
     let sql = format!(
@@ -287,7 +188,7 @@ pub(crate) fn tokens(
     while let Some(r) = rows.next().map_err(DbError::from)? {
         let t = token_row(r)?;
         if by.reaches(&t.role) {
-            items.push(token_view(&t)?);
+            items.push(rules::token_view(&t)?);
         }
     }
     let next = if items.len() > limit {
@@ -339,10 +240,7 @@ fn other_administrators(conn: &Connection, name: &AccountName) -> DbResult<i64> 
 
 fn insert_account(conn: &Connection, a: &Account, now: &str) -> Result<(), StoreError> {
     if load_account(conn, &a.name)?.is_some() {
-        return Err(StoreError::Conflict(format!(
-            "an account named `{}` exists already; choose another name",
-            a.name
-        )));
+        return Err(rules::name_taken(&a.name));
     }
     conn.prepare_cached(
         "INSERT INTO account (name, role, enterprise, password, disabled, display_name, language, created_at, updated_at) \
@@ -386,21 +284,7 @@ fn update_row(
     now: &str,
     at: OffsetDateTime,
 ) -> Result<AccountView, StoreError> {
-    if let Some(role) = &change.role {
-        current.role = role.clone();
-    }
-    if let Some(disabled) = change.disabled {
-        current.disabled = disabled;
-    }
-    if let Some(password) = &change.password {
-        current.password = password.clone();
-    }
-    if let Some(name) = &change.display_name {
-        current.display_name = name.clone();
-    }
-    if let Some(language) = change.language {
-        current.language = language;
-    }
+    rules::apply(&mut current, change);
     conn.prepare_cached(
         "UPDATE account SET role = ?2, enterprise = ?3, password = ?4, disabled = ?5, display_name = ?6, \
          language = ?7, updated_at = ?8 WHERE name = ?1",
@@ -420,10 +304,7 @@ fn update_row(
     if change.ends_sessions() {
         end_sessions(conn, &current.name, keep)?;
     }
-    // A token acts in its account's role: a change of role or a disabled
-    // account revokes every token of the account (a password change does
-    // not: an ERP connection is not a login).
-    if change.role.is_some() || change.disabled == Some(true) {
+    if rules::revokes_tokens(change) {
         conn.prepare_cached(
             "UPDATE api_token SET revoked_at = ?2 WHERE account = ?1 AND revoked_at IS NULL",
         )
@@ -431,18 +312,7 @@ fn update_row(
         .execute(params![current.name.as_str(), time_text(at)?])
         .map_err(DbError::from)?;
     }
-    Ok(view(&current, created, now.to_owned()))
-}
-
-/// Whether a token of `role` may act as an account of `account_role`: in
-/// the account's own role, or an enterprise manager's account as its
-/// enterprise's operator (a narrower role for an ERP connection).
-fn token_role_fits(role: &Role, account_role: &Role) -> bool {
-    role == account_role
-        || matches!(
-            (role, account_role),
-            (Role::EnterpriseOperator { enterprise: a }, Role::EnterpriseManager { enterprise: b }) if a == b
-        )
+    Ok(rules::view(&current, created, now.to_owned()))
 }
 
 /// Runs one change on the writer's connection at `now`.
@@ -455,21 +325,16 @@ pub(crate) fn apply(
     match change {
         Change::Install(account) => {
             insert_account(conn, account, text)?;
-            Ok(Done::Account(view(
+            Ok(Done::Account(rules::view(
                 account,
                 text.to_owned(),
                 text.to_owned(),
             )))
         }
         Change::Create { by, account } => {
-            by.may_grant(&account.role)
-                .map_err(|e| StoreError::Forbidden {
-                    record: 0,
-                    field: "role",
-                    why: e.to_string(),
-                })?;
+            rules::may_grant(by, &account.role)?;
             insert_account(conn, account, text)?;
-            Ok(Done::Account(view(
+            Ok(Done::Account(rules::view(
                 account,
                 text.to_owned(),
                 text.to_owned(),
@@ -478,23 +343,12 @@ pub(crate) fn apply(
         Change::Update { by, name, change } => {
             let (current, created, _) = reached(conn, by, name)?;
             if let Some(role) = &change.role {
-                by.may_grant(role).map_err(|e| StoreError::Forbidden {
-                    record: 0,
-                    field: "role",
-                    why: e.to_string(),
-                })?;
+                rules::may_grant(by, role)?;
             }
-            let demotes = current.role == Role::Administrator
-                && (change
-                    .role
-                    .as_ref()
-                    .is_some_and(|r| *r != Role::Administrator)
-                    || change.disabled == Some(true));
-            if demotes && other_administrators(conn, name)? == 0 {
-                return Err(StoreError::Conflict(
-                    "this is the last enabled administrator: create another before changing it"
-                        .to_owned(),
-                ));
+            if rules::demotes_administrator(&current, change)
+                && other_administrators(conn, name)? == 0
+            {
+                return Err(rules::last_administrator());
             }
             Ok(Done::Account(update_row(
                 conn, current, created, change, None, text, now.at,
@@ -506,7 +360,7 @@ pub(crate) fn apply(
             keep,
         } => {
             let (current, created, _) = load_account(conn, principal.account())?
-                .ok_or_else(|| not_found_account(principal.account()))?;
+                .ok_or_else(|| rules::no_account(principal.account()))?;
             Ok(Done::Account(update_row(
                 conn,
                 current,
@@ -554,23 +408,8 @@ pub(crate) fn apply(
         }
         Change::IssueToken { by, token } => {
             let (account, _, _) = reached(conn, by, &token.account)?;
-            by.may_grant(&token.role)
-                .map_err(|e| StoreError::Forbidden {
-                    record: 0,
-                    field: "role",
-                    why: e.to_string(),
-                })?;
-            if !token_role_fits(&token.role, &account.role) {
-                return Err(StoreError::Forbidden {
-                    record: 0,
-                    field: "role",
-                    why: format!(
-                        "a token acts in its account's role ({}) or, for an enterprise manager, as \
-                         its enterprise's operator",
-                        account.role
-                    ),
-                });
-            }
+            rules::may_grant(by, &token.role)?;
+            rules::token_fits(token, &account.role)?;
             if any_token(conn, &token.id)?.is_some() {
                 return Err(StoreError::Conflict(format!(
                     "token id {} is taken",
@@ -594,7 +433,7 @@ pub(crate) fn apply(
                 time_text(token.expires_at)?,
             ])
             .map_err(DbError::from)?;
-            Ok(Done::Token(token_view(token)?))
+            Ok(Done::Token(rules::token_view(token)?))
         }
         Change::RevokeToken { by, id, at } => {
             let mut found = match any_token(conn, id)? {
@@ -613,7 +452,7 @@ pub(crate) fn apply(
                     found.revoked_at.map(time_text).transpose()?
                 ])
                 .map_err(DbError::from)?;
-            Ok(Done::Token(token_view(&found)?))
+            Ok(Done::Token(rules::token_view(&found)?))
         }
         Change::PutThrottle(states) => {
             let mut st = conn

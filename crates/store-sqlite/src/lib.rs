@@ -9,7 +9,7 @@
 //! |---|---|
 //! | validate (the caller's scope; the projector's refusals) | `writer`, `view` |
 //! | sequence (ledger index, leaf hash, group commit) | `writer`, `sequence` |
-//! | project (same transaction) | `sequence`, `cache` |
+//! | project (same transaction) | `sequence`, with `retrace_store::cache` |
 //! | receipt (signed checkpoint + inclusion proof) | `writer` |
 //! | read side, scoped | `read`, `register`, `visibility`, `trace` |
 //! | accounts, sessions, tokens, throttle state | `identity` |
@@ -21,7 +21,6 @@
 //! The schema is in `src/migrations/`.
 
 mod audit;
-mod cache;
 mod codec;
 mod error;
 mod identity;
@@ -38,6 +37,6 @@ mod view;
 mod visibility;
 mod writer;
 
-pub use audit::TreeReport;
 pub use raw::raw_insert_limit;
-pub use store::{LedgerRow, SqliteConfig, SqliteStore};
+pub use retrace_store::audit::TreeReport;
+pub use store::{LedgerRow, SqliteConfig, SqliteStore, migrate};

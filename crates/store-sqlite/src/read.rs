@@ -9,10 +9,9 @@ use std::sync::{Mutex, PoisonError};
 use retrace_domain::lot::LotId;
 use retrace_ledger::checkpoint::SignedCheckpoint;
 use retrace_ledger::hash::Hash;
-use retrace_ledger::hash::leaf_hash;
 use retrace_ledger::proof::{consistency_proof, inclusion_proof};
 use retrace_ledger::receipt::Receipt;
-use retrace_store::public::{PublicLot, PublicProof};
+use retrace_store::public::PublicLot;
 use retrace_store::trace::{Direction, TraceAnswer};
 use retrace_store::{
     EntryFilter, EntryView, FlagFilter, FlagView, LotView, MAX_PAGE, Page, PageRequest, Position,
@@ -23,7 +22,7 @@ use rusqlite::{Connection, Row, params_from_iter};
 
 use crate::codec;
 use crate::error::{DbError, DbResult};
-use crate::log::{LEDGER, Nodes, latest_checkpoint};
+use crate::log::{self, LEDGER, latest_checkpoint};
 use crate::schema;
 use crate::trace::TableTrace;
 use crate::visibility::{self, Condition};
@@ -119,7 +118,7 @@ pub(crate) fn inclusion(conn: &Connection, index: u64, size: u64) -> Result<Vec<
             "no entry {index} in a tree of {size}: the log has {have} entries"
         )));
     }
-    inclusion_proof(index, size, &Nodes::of(conn, LEDGER)).map_err(StoreError::internal)
+    inclusion_proof(index, size, &log::nodes(conn, LEDGER, None)).map_err(StoreError::internal)
 }
 
 pub(crate) fn consistency(conn: &Connection, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
@@ -129,7 +128,7 @@ pub(crate) fn consistency(conn: &Connection, old: u64, new: u64) -> Result<Vec<H
             "no consistency proof from {old} to {new}: the log has {have} entries"
         )));
     }
-    consistency_proof(old, new, &Nodes::of(conn, LEDGER)).map_err(StoreError::internal)
+    consistency_proof(old, new, &log::nodes(conn, LEDGER, None)).map_err(StoreError::internal)
 }
 
 const ENTRY_SELECT: &str = "SELECT l.idx, l.record_time, l.kind, l.enterprise, l.leaf, l.record, s.corrected_by \
@@ -199,8 +198,8 @@ pub(crate) fn receipt(conn: &Connection, scope: &Scope, index: u64) -> Result<Re
         .ok_or_else(|| StoreError::NotFound(format!("entry {index}")))?;
     let checkpoint = checkpoint(conn)?;
     let size = checkpoint.checkpoint().size();
-    let proof =
-        inclusion_proof(index, size, &Nodes::of(conn, LEDGER)).map_err(StoreError::internal)?;
+    let proof = inclusion_proof(index, size, &log::nodes(conn, LEDGER, None))
+        .map_err(StoreError::internal)?;
     Ok(Receipt {
         entry,
         index,
@@ -402,44 +401,17 @@ pub(crate) fn public_lot(
         conn,
         scope: &Scope::Installation,
     };
-    let retrace_store::public::Chain {
-        lot: own,
-        chain,
-        truncated,
-        attributed,
-    } = retrace_store::public::chain(&source, lot)?
-        .ok_or_else(|| StoreError::NotFound(format!("lot {lot}")))?;
-    let checkpoint = checkpoint(conn)?;
-    let size = checkpoint.checkpoint().size();
-    let nodes = Nodes::of(conn, LEDGER);
-    let mut indices: Vec<u64> = std::iter::once(&own)
-        .chain(chain.iter())
-        .map(|s| s.entry)
-        .collect();
-    indices.sort_unstable();
-    indices.dedup();
-    let mut proofs = Vec::with_capacity(indices.len());
-    for index in indices {
-        let entry: Vec<u8> = conn
-            .prepare_cached("SELECT entry FROM ledger WHERE idx = ?1")
-            .map_err(DbError::from)?
-            .query_row([codec::sql_index(index)], |r| r.get(0))
-            .map_err(DbError::from)?;
-        let proof = inclusion_proof(index, size, &nodes).map_err(StoreError::internal)?;
-        proofs.push(PublicProof {
-            index,
-            leaf: leaf_hash(&entry).to_string(),
-            entry: String::from_utf8_lossy(&entry).into_owned(),
-            proof: proof.iter().map(ToString::to_string).collect(),
-        });
-    }
-    Ok(PublicLot {
-        lot: own,
-        chain,
-        truncated,
-        attributed,
-        checkpoint: String::from_utf8_lossy(checkpoint.as_bytes()).into_owned(),
-        log_key: log_key.to_owned(),
-        proofs,
-    })
+    let entry = |index: u64| -> DbResult<Vec<u8>> {
+        Ok(conn
+            .prepare_cached("SELECT entry FROM ledger WHERE idx = ?1")?
+            .query_row([codec::sql_index(index)], |r| r.get(0))?)
+    };
+    retrace_store::public::answer(
+        &source,
+        lot,
+        &checkpoint(conn)?,
+        log_key,
+        entry,
+        &log::nodes(conn, LEDGER, None),
+    )
 }

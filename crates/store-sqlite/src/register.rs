@@ -4,29 +4,22 @@
 
 use retrace_domain::enterprise::{Designation, Enterprise};
 use retrace_domain::facility::{Facility, FacilityId};
-use retrace_domain::flow::FlowKind;
 use retrace_domain::lot::LotId;
 use retrace_domain::region::RegionCode;
 use retrace_domain::uscc::Uscc;
-use retrace_store::public::{LotFacts, PublicDesignation, PublicParty, PublicSource};
+use retrace_store::public::{self, LotFacts, PublicDesignation, PublicParty, PublicSource};
 use retrace_store::{
     DesignationFilter, EnterpriseFilter, EnterpriseView, FacilityFilter, Page, PageRequest, Scope,
     StoreError,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
-use time::{Date, OffsetDateTime, UtcOffset};
+use time::Date;
 
 use crate::codec;
 use crate::error::{DbError, DbResult};
 use crate::trace::TableTrace;
 use crate::visibility;
-
-/// Asia/Shanghai, in which a day of the measures is counted (DESIGN.md §2).
-const SHANGHAI: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
-    Ok(o) => o,
-    Err(_) => UtcOffset::UTC,
-};
 
 fn rows<T>(
     conn: &Connection,
@@ -73,7 +66,7 @@ fn facilities_of(conn: &Connection, uscc: &Uscc) -> DbResult<Vec<Facility>> {
         conn,
         "SELECT body FROM facility WHERE operator = ?1 ORDER BY id",
         vec![Value::Text(uscc.as_str().to_owned())],
-        |r| codec::from_json("facility", &r.get::<_, String>(0)?),
+        |r| Ok(codec::from_json("facility", &r.get::<_, String>(0)?)?),
     )
 }
 
@@ -140,7 +133,7 @@ pub(crate) fn enterprises(
         params.push(limit_value(limit));
     }
     let found: Vec<Enterprise> = rows(conn, &sql, params, |r| {
-        codec::from_json("enterprise", &r.get::<_, String>(0)?)
+        Ok(codec::from_json("enterprise", &r.get::<_, String>(0)?)?)
     })?;
     let mut items = Vec::new();
     for e in found {
@@ -168,7 +161,10 @@ pub(crate) fn enterprise(
         visible.sql
     );
     let found = rows(conn, &sql, params, |r| {
-        codec::from_json::<Enterprise>("enterprise", &r.get::<_, String>(0)?)
+        Ok(codec::from_json::<Enterprise>(
+            "enterprise",
+            &r.get::<_, String>(0)?,
+        )?)
     })?
     .pop()
     .ok_or_else(|| StoreError::NotFound(format!("enterprise {uscc}")))?;
@@ -202,7 +198,10 @@ pub(crate) fn facilities(
     sql.push_str(" ORDER BY id LIMIT ?");
     params.push(limit_value(limit));
     let items = rows(conn, &sql, params, |r| {
-        codec::from_json::<Facility>("facility", &r.get::<_, String>(1)?)
+        Ok(codec::from_json::<Facility>(
+            "facility",
+            &r.get::<_, String>(1)?,
+        )?)
     })?;
     Ok(cut(items, limit, |f| f.id.to_string()))
 }
@@ -217,14 +216,14 @@ pub(crate) fn facility(
     params.extend(visible.params);
     let sql = format!("SELECT body FROM facility WHERE id = ? AND {}", visible.sql);
     rows(conn, &sql, params, |r| {
-        codec::from_json::<Facility>("facility", &r.get::<_, String>(0)?)
+        Ok(codec::from_json::<Facility>(
+            "facility",
+            &r.get::<_, String>(0)?,
+        )?)
     })?
     .pop()
     .ok_or_else(|| StoreError::NotFound(format!("facility {id}")))
 }
-
-/// Designation cursors: enterprise, category and start, unit-separated.
-const SEPARATOR: char = '\u{1f}';
 
 pub(crate) fn designations(
     conn: &Connection,
@@ -251,34 +250,14 @@ pub(crate) fn designations(
         params.push(Value::Text(day));
     }
     if let Some(after) = request.after.as_deref() {
-        let parts: Vec<&str> = after.split(SEPARATOR).collect();
-        let [e, c, from] = parts.as_slice() else {
-            return Err(StoreError::BadRequest(format!(
-                "`{after}` is not a cursor of this listing"
-            )));
-        };
+        let parts = public::designation_cursor_parts(after)?;
         sql.push_str(" AND (enterprise, category, valid_from) > (?, ?, ?)");
-        params.extend([e, c, from].map(|t| Value::Text((*t).to_owned())));
+        params.extend(parts.map(Value::Text));
     }
     sql.push_str(" ORDER BY enterprise, category, valid_from LIMIT ?");
     params.push(limit_value(limit));
     let items = rows(conn, &sql, params, designation_row)?;
-    let cursor = |d: &Designation| -> String {
-        format!(
-            "{}{SEPARATOR}{}{SEPARATOR}{}",
-            d.enterprise,
-            codec::token(&d.category).unwrap_or_default(),
-            codec::date_text(d.valid_from).unwrap_or_default()
-        )
-    };
-    Ok(cut(items, limit, cursor))
-}
-
-/// The day of the measures a moment falls on.
-fn shanghai_day(ms: i64) -> DbResult<Date> {
-    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map_err(|e| DbError::corrupt("event time", e))?;
-    Ok(at.to_offset(SHANGHAI).date())
+    Ok(cut(items, limit, public::designation_cursor))
 }
 
 impl PublicSource for TableTrace<'_> {
@@ -292,17 +271,13 @@ impl PublicSource for TableTrace<'_> {
             .query_row([codec::sql_index(state.created_by)], |r| r.get(0))
             .optional()?;
         let kind = kind.ok_or_else(|| DbError::corrupt("lot", "its creating entry is missing"))?;
-        let kind: FlowKind = codec::from_token(
-            "flow kind",
-            kind.strip_prefix("flow.")
-                .ok_or_else(|| DbError::corrupt("flow kind", &kind))?,
-        )?;
+        let kind = retrace_store::trace::flow_kind(&kind)?;
         Ok(Some(LotFacts {
             product: state.product,
             producer: state.producer,
             facility: state.facility,
             kind,
-            day: shanghai_day(state.created_at_ms)?,
+            day: public::shanghai_day(state.created_at_ms)?,
             entry: state.created_by,
         }))
     }

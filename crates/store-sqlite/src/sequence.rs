@@ -7,28 +7,20 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use retrace_domain::flow::Flow;
 use retrace_domain::lot::LotId;
 use retrace_domain::project::{
     Effects, FlagChange, LotState, Movement, ProjectError, Projector, Refusal, RegistryChange,
 };
 use retrace_domain::record::Record;
 use retrace_domain::uscc::Uscc;
-use retrace_ledger::entry::{Entry, Opening, derive_salt};
 use retrace_ledger::hash::{Hash, leaf_hash};
 use rusqlite::{Connection, params};
-use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 
-use crate::cache::ViewCache;
 use crate::codec::{self, RecordTime};
 use crate::error::{DbError, DbResult};
 use crate::view::TableView;
-
-/// The one confidential field of an entry: the whole record, committed to by
-/// salted hash (DESIGN.md §3). Quantities, counterparties and documents live
-/// only here.
-pub(crate) const RECORD_FIELD: &str = "record";
+use retrace_store::cache::ViewCache;
+use retrace_store::entry::{build_entry, record_lots};
 
 /// Why a record was not sequenced.
 #[derive(Debug)]
@@ -40,6 +32,12 @@ pub(crate) enum SequenceError {
 impl From<DbError> for SequenceError {
     fn from(e: DbError) -> SequenceError {
         SequenceError::Failed(e)
+    }
+}
+
+impl From<retrace_store::codec::Corrupt> for SequenceError {
+    fn from(e: retrace_store::codec::Corrupt) -> SequenceError {
+        SequenceError::Failed(e.into())
     }
 }
 
@@ -56,93 +54,6 @@ pub(crate) struct Sequenced {
     pub entry: Vec<u8>,
     /// Its RFC 9162 leaf hash.
     pub leaf: Hash,
-}
-
-/// The public part of an entry: who, when, what kind and which lots — never
-/// quantities, counterparties or documents, which the entry only commits to
-/// (DESIGN.md §3). Fields in name order, so the JSON has one spelling.
-#[derive(Serialize)]
-struct PublicPart<'a> {
-    enterprise: &'a str,
-    event_time: &'a str,
-    kind: &'a str,
-    lots: Vec<&'a str>,
-    record_time: &'a str,
-}
-
-/// The lots a record names, in the order it names them, each once.
-pub(crate) fn record_lots(record: &Record) -> Vec<&LotId> {
-    let mut lots: Vec<&LotId> = Vec::new();
-    let Record::Flow(event) = record else {
-        return lots;
-    };
-    match &event.flow {
-        Flow::Opening(o) => lots.push(&o.output.lot),
-        Flow::Extract(x) => lots.push(&x.output.lot),
-        Flow::Import(i) => lots.push(&i.output.lot),
-        Flow::Transform(t) => {
-            lots.extend(t.inputs.iter().map(|i| &i.lot));
-            lots.extend(t.outputs.iter().map(|o| &o.lot));
-        }
-        Flow::Ship(s) => lots.push(&s.lot),
-        Flow::Receive(r) => lots.push(&r.lot),
-        Flow::Transfer(t) => lots.push(&t.lot),
-        Flow::Export(x) => lots.push(&x.lot),
-        Flow::Adjust(a) => lots.push(&a.lot),
-        Flow::Correction(_) => {}
-    }
-    let mut seen = Vec::with_capacity(lots.len());
-    lots.retain(|l| {
-        let fresh = !seen.contains(l);
-        seen.push(*l);
-        fresh
-    });
-    lots
-}
-
-/// The public JSON of `record` recorded at `record_time`.
-pub(crate) fn public_json(record: &Record, record_time: &str) -> DbResult<Vec<u8>> {
-    let event_time = record
-        .time()
-        .format(&Rfc3339)
-        .map_err(|e| DbError::corrupt("event time", e))?;
-    let kind = record.kind_token();
-    let part = PublicPart {
-        enterprise: record.enterprise().as_str(),
-        event_time: &event_time,
-        kind: &kind,
-        lots: record_lots(record).into_iter().map(LotId::as_str).collect(),
-        record_time,
-    };
-    Ok(serde_json::to_vec(&part)?)
-}
-
-/// The canonical JSON of a record: the value its `record` opening holds.
-pub(crate) fn record_json(record: &Record) -> DbResult<Vec<u8>> {
-    Ok(serde_json::to_vec(record)?)
-}
-
-/// Builds the ledger entry of `record` at `index`: kind, public part and the
-/// salted commitment to the record (salt derived from the operator's secret,
-/// `retrace_ledger::entry::derive_salt`).
-pub(crate) fn build_entry(
-    secret: &[u8; 32],
-    index: u64,
-    record: &Record,
-    record_time: &str,
-) -> DbResult<(Entry, Opening)> {
-    let opening = Opening {
-        field: RECORD_FIELD.to_owned(),
-        salt: derive_salt(secret, index, RECORD_FIELD),
-        value: record_json(record)?,
-    };
-    let entry = Entry::build(
-        &record.kind_token(),
-        public_json(record, record_time)?,
-        std::slice::from_ref(&opening),
-    )
-    .map_err(|e| DbError::corrupt("entry", e))?;
-    Ok((entry, opening))
 }
 
 /// The stock changes of the records sequenced since the last

@@ -32,15 +32,16 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
-use crate::audit::{self, TreeReport};
+use crate::audit;
 use crate::codec;
 use crate::error::DbError;
 use crate::identity::{self, Change, Done};
-use crate::log::{self, Nodes, TRAIL};
+use crate::log::{self, TRAIL};
 use crate::read::{self, ReadPool};
 use crate::schema;
 use crate::writer::{Job, Shared, Writer};
 use crate::{register, trail};
+use retrace_store::audit::TreeReport;
 
 /// What the store needs besides its file. The binary owns the key files and
 /// hands their contents over.
@@ -72,6 +73,16 @@ impl std::fmt::Debug for SqliteConfig {
 
 /// A ledger row in its canonical form: index, entry bytes, leaf hash.
 pub type LedgerRow = (u64, Vec<u8>, Hash);
+
+/// Creates the database at `path` if needed and brings it to this build's
+/// schema (`retrace migrate`); [`SqliteStore::open`] does the same.
+///
+/// # Errors
+/// [`StoreError::Internal`] when the file cannot be opened or migrated.
+pub fn migrate(path: &Path) -> Result<(), StoreError> {
+    drop(schema::open_writer(path)?);
+    Ok(())
+}
 
 /// The embedded store: one SQLite file in WAL mode, one writer thread that
 /// group-commits, a small pool of read-only connections.
@@ -214,6 +225,39 @@ impl SqliteStore {
         })
     }
 
+    /// The records of the entries with index in `from..to`, in index order,
+    /// with their record times: what `retrace copy` sequences again in
+    /// another store, commit by commit.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when SQLite fails or a record does not parse.
+    pub fn ledger_records(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(u64, String, Record)>, StoreError> {
+        self.reads.with(|conn| {
+            let mut st = conn
+                .prepare_cached(
+                    "SELECT idx, record_time, record FROM ledger WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+                )
+                .map_err(DbError::from)?;
+            let mut rows = st
+                .query([codec::sql_index(from), codec::sql_index(to)])
+                .map_err(DbError::from)?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next().map_err(DbError::from)? {
+                let record: Vec<u8> = r.get(2).map_err(DbError::from)?;
+                out.push((
+                    codec::index("idx", r.get(0).map_err(DbError::from)?)?,
+                    r.get(1).map_err(DbError::from)?,
+                    retrace_store::entry::parse_record(&record)?,
+                ));
+            }
+            Ok(out)
+        })
+    }
+
     /// The number of entries in the ledger.
     ///
     /// # Errors
@@ -231,6 +275,27 @@ impl SqliteStore {
     pub fn verify_tree(&self) -> Result<TreeReport, StoreError> {
         self.reads
             .with(|conn| Ok(audit::verify_tree(conn, crate::log::LEDGER, &[])?))
+    }
+
+    /// A digest of every projection table and of the ledger, table by table
+    /// in key order, with each value spelled as text
+    /// (`retrace_store::digest`): equal digests on two stores mean equal
+    /// rows (how `retrace copy` proves a move).
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when SQLite fails.
+    pub fn table_digests(&self) -> Result<Vec<(String, u64, Hash)>, StoreError> {
+        self.reads.with(|conn| Ok(audit::table_digests(conn)?))
+    }
+
+    /// The rows of `table`, one of `retrace_store::digest::TABLES`, in key
+    /// order and spelled as its digest spells them: how `retrace copy`
+    /// moves the identity tables and the audit trail.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when SQLite fails or `table` is not one of them.
+    pub fn table_rows(&self, table: &str) -> Result<Vec<Vec<Option<String>>>, StoreError> {
+        self.reads.with(|conn| Ok(audit::table_rows(conn, table)?))
     }
 
     async fn read<T: Send + 'static>(
@@ -262,24 +327,6 @@ impl Drop for SqliteStore {
         {
             tracing::error!("the writer thread panicked");
         }
-    }
-}
-
-fn account_done(done: Done) -> Result<AccountView, StoreError> {
-    match done {
-        Done::Account(view) => Ok(view),
-        _ => Err(StoreError::Internal(
-            "an account change answered without the account".to_owned(),
-        )),
-    }
-}
-
-fn token_done(done: Done) -> Result<TokenView, StoreError> {
-    match done {
-        Done::Token(view) => Ok(view),
-        _ => Err(StoreError::Internal(
-            "a token change answered without the token".to_owned(),
-        )),
     }
 }
 
@@ -457,7 +504,9 @@ impl Identity for SqliteStore {
         account: Account,
         trail: TrailEvent,
     ) -> Result<AccountView, StoreError> {
-        account_done(self.identity(Change::Install(account), Some(trail)).await?)
+        self.identity(Change::Install(account), Some(trail))
+            .await?
+            .account()
     }
 
     async fn account(&self, name: &AccountName) -> Result<Option<Account>, StoreError> {
@@ -476,7 +525,7 @@ impl Identity for SqliteStore {
             by: by.clone(),
             account,
         };
-        account_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.account()
     }
 
     async fn change_account(
@@ -491,7 +540,7 @@ impl Identity for SqliteStore {
             name: name.clone(),
             change,
         };
-        account_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.account()
     }
 
     async fn change_own_account(
@@ -506,7 +555,7 @@ impl Identity for SqliteStore {
             change,
             keep,
         };
-        account_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.account()
     }
 
     async fn account_view(
@@ -583,7 +632,7 @@ impl Identity for SqliteStore {
             by: by.clone(),
             token,
         };
-        token_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.token()
     }
 
     async fn revoke_token(
@@ -598,7 +647,7 @@ impl Identity for SqliteStore {
             id: id.clone(),
             at,
         };
-        token_done(self.identity(change, Some(trail)).await?)
+        self.identity(change, Some(trail)).await?.token()
     }
 
     async fn tokens(
@@ -676,7 +725,7 @@ impl Identity for SqliteStore {
                 .map_err(DbError::from)?
                 .query_row([codec::sql_index(index)], |r| r.get(0))
                 .map_err(DbError::from)?;
-            let proof = inclusion_proof(index, size, &Nodes::of(conn, TRAIL))
+            let proof = inclusion_proof(index, size, &log::nodes(conn, TRAIL, None))
                 .map_err(StoreError::internal)?;
             Ok((entry, proof))
         })

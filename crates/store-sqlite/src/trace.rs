@@ -4,16 +4,20 @@
 
 use retrace_domain::attribution::PoolLot;
 use retrace_domain::facility::Process;
-use retrace_domain::flow::{Flow, FlowKind};
+use retrace_domain::flow::FlowKind;
 use retrace_domain::lot::LotId;
 use retrace_domain::measurement::Measurement;
-use retrace_domain::project::{LineageEdge, LotState, PoolRole};
+use retrace_domain::project::{LineageEdge, PoolRole};
 use retrace_domain::record::Record;
 use retrace_domain::uscc::Uscc;
 use retrace_store::Scope;
-use retrace_store::trace::{Creation, Custody, PoolKey, TraceSource};
+use retrace_store::trace::{
+    Creation, Custody, PoolKey, TraceSource, custody_step, flow_kind, import_country,
+};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+
+use retrace_store::entry::parse_record;
 
 use crate::codec;
 use crate::error::{DbError, DbResult};
@@ -32,15 +36,8 @@ pub(crate) struct TableTrace<'c> {
     pub scope: &'c Scope,
 }
 
-fn flow_kind(token: &str) -> DbResult<FlowKind> {
-    let kind = token
-        .strip_prefix("flow.")
-        .ok_or_else(|| DbError::corrupt("flow kind", token))?;
-    codec::from_token("flow kind", kind)
-}
-
 fn decode_record(value: &[u8]) -> DbResult<Record> {
-    serde_json::from_slice(value).map_err(|e| DbError::corrupt("stored record", e))
+    Ok(parse_record(value)?)
 }
 
 impl TableTrace<'_> {
@@ -81,39 +78,6 @@ fn pool_lot(r: &Row<'_>) -> DbResult<PoolLot> {
     })
 }
 
-fn custody_step(entry: u64, event: Record, lot: &LotState) -> Option<Custody> {
-    let Record::Flow(event) = event else {
-        return None;
-    };
-    let from = event.enterprise;
-    let (kind, to, country, mass) = match event.flow {
-        Flow::Ship(s) => (FlowKind::Ship, Some(s.to), None, s.mass),
-        Flow::Receive(r) => {
-            return Some(Custody {
-                entry,
-                kind: FlowKind::Receive,
-                from: r.from,
-                to: Some(from),
-                country: None,
-                mass: r.mass,
-                reo: lot.reo_of(r.mass),
-            });
-        }
-        Flow::Transfer(t) => (FlowKind::Transfer, Some(t.to), None, t.mass),
-        Flow::Export(x) => (FlowKind::Export, None, Some(x.destination_country), x.mass),
-        _ => return None,
-    };
-    Some(Custody {
-        entry,
-        kind,
-        from,
-        to,
-        country,
-        mass,
-        reo: lot.reo_of(mass),
-    })
-}
-
 impl TraceSource for TableTrace<'_> {
     type Error = DbError;
 
@@ -137,9 +101,9 @@ impl TraceSource for TableTrace<'_> {
             .prepare_cached("SELECT enterprise FROM ledger WHERE idx = ?1")?
             .query_row([codec::sql_index(entry)], |r| r.get(0))
             .optional()?;
-        codec::uscc(
-            &found.ok_or_else(|| DbError::corrupt("trace", format!("entry {entry} is missing")))?,
-        )
+        Ok(codec::uscc(&found.ok_or_else(|| {
+            DbError::corrupt("trace", format!("entry {entry} is missing"))
+        })?)?)
     }
 
     fn creation(&self, lot: &LotId) -> DbResult<Option<Creation>> {
@@ -157,13 +121,7 @@ impl TraceSource for TableTrace<'_> {
         };
         let kind = flow_kind(&row.get::<_, String>(0)?)?;
         let country = match kind {
-            FlowKind::Import => match decode_record(&row.get::<_, Vec<u8>>(1)?)? {
-                Record::Flow(f) => match f.flow {
-                    Flow::Import(i) => Some(i.origin_country),
-                    _ => None,
-                },
-                Record::Act(_) => None,
-            },
+            FlowKind::Import => import_country(&decode_record(&row.get::<_, Vec<u8>>(1)?)?),
             _ => None,
         };
         let pool = self

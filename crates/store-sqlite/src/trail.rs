@@ -1,96 +1,15 @@
 //! The audit trail's tables (`retrace_store::trail`): appending an entry to
 //! the trail log, and the auditors' searches.
 
-use std::collections::BTreeSet;
-
 use retrace_domain::region::RegionCode;
-use retrace_ledger::entry::Entry;
 use retrace_ledger::hash::Hash;
+use retrace_store::trail::{columns, decode, encode};
 use retrace_store::{Page, PageRequest, Scope, StoreError, TrailEntry, TrailEvent, TrailFilter};
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
-use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, RecordTime};
 use crate::error::{DbError, DbResult};
-
-/// The most enterprises one trail entry names; a read that answered with
-/// more names the first ones and says how many there were.
-pub(crate) const MAX_ENTERPRISES: usize = 64;
-
-/// The public part of a trail entry: the event with its time.
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    time: String,
-    #[serde(flatten)]
-    event: TrailEvent,
-}
-
-/// The canonical bytes and leaf of trail entry for `event` at `time`.
-pub(crate) fn encode(event: &TrailEvent, time: &RecordTime) -> DbResult<(Vec<u8>, Hash)> {
-    let kind = format!("trail.{}", event.action);
-    let stored = Stored {
-        time: time.text.clone(),
-        event: event.clone(),
-    };
-    let entry = Entry::build(&kind, serde_json::to_vec(&stored)?, &[])
-        .map_err(|e| DbError::corrupt("trail entry", e))?;
-    Ok((entry.encode(), entry.leaf_hash()))
-}
-
-/// Reads a trail entry back from its canonical bytes.
-pub(crate) fn decode(index: u64, bytes: &[u8]) -> DbResult<TrailEntry> {
-    let entry = Entry::decode(bytes).map_err(|e| DbError::corrupt("trail entry", e))?;
-    let stored: Stored = serde_json::from_slice(entry.public())?;
-    Ok(TrailEntry {
-        index,
-        time: stored.time,
-        event: stored.event,
-    })
-}
-
-/// The region whose auditors see what an actor did: an official's region.
-fn actor_region(event: &TrailEvent) -> Option<RegionCode> {
-    event.actor.role.as_ref().and_then(|r| r.region())
-}
-
-/// The enterprises an entry is filed under: those it names and the actor's own.
-fn enterprises(event: &TrailEvent) -> BTreeSet<String> {
-    let mut out: BTreeSet<String> = event
-        .enterprises
-        .iter()
-        .take(MAX_ENTERPRISES)
-        .map(|e| e.as_str().to_owned())
-        .collect();
-    if let Some(own) = event.actor.role.as_ref().and_then(|r| r.enterprise()) {
-        out.insert(own.as_str().to_owned());
-    }
-    out
-}
-
-/// The search columns a trail entry is stored with, as its content says.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Columns {
-    pub time: String,
-    pub account: Option<String>,
-    pub action: String,
-    pub actor_region: Option<String>,
-    pub region: Option<String>,
-    /// In order, each once.
-    pub enterprises: Vec<String>,
-}
-
-pub(crate) fn columns(entry: &TrailEntry) -> Columns {
-    let event = &entry.event;
-    Columns {
-        time: entry.time.clone(),
-        account: event.actor.account.as_ref().map(|a| a.as_str().to_owned()),
-        action: event.action.clone(),
-        actor_region: actor_region(event).map(|r| r.as_str().to_owned()),
-        region: event.region.map(|r| r.as_str().to_owned()),
-        enterprises: enterprises(event).into_iter().collect(),
-    }
-}
 
 /// Inserts trail entry `index` for `event`, and answers with its leaf.
 pub(crate) fn insert(

@@ -16,11 +16,11 @@ use retrace_domain::record::Record;
 use retrace_domain::uscc::Uscc;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::cache::ViewCache;
 use crate::codec::{
     self, LOT_COLUMNS, MEMBER_COLUMNS, MOVEMENT_COLUMNS, PROCESS_MONTH_COLUMNS, SHIPMENT_COLUMNS,
 };
 use crate::error::{DbError, DbResult};
+use retrace_store::cache::ViewCache;
 
 /// [`StateView`] over one connection's tables.
 #[derive(Debug, Clone, Copy)]

@@ -12,7 +12,7 @@
 //! whole group) and every request is answered — appends with receipts
 //! against the group's ledger checkpoint.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,18 +23,19 @@ use retrace_domain::project::Projector;
 use retrace_domain::record::Record;
 use retrace_ledger::checkpoint::{Checkpoint, LogKey, SignedCheckpoint};
 use retrace_ledger::hash::Hash;
-use retrace_ledger::proof::inclusion_proof;
-use retrace_ledger::receipt::Receipt;
 use retrace_ledger::tree::{Frontier, NodeId};
 use retrace_store::{Appended, Authority, StoreError, TrailEvent, WriteContext};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use crate::cache::ViewCache;
+use retrace_store::cache::ViewCache;
+use retrace_store::trail::{append_event, error_status};
+use retrace_store::write::{GroupKeys, Recorded, StoredKey, receipts, trail_outcome};
+
 use crate::codec::{self, RecordTime};
 use crate::error::{DbError, DbResult};
 use crate::identity::{self, Change, Done};
-use crate::log::{self, LEDGER, LOWEST_STORED_LEVEL, Log, Nodes, TRAIL};
+use crate::log::{self, LEDGER, LOWEST_STORED_LEVEL, Log, TRAIL};
 use crate::schema;
 use crate::sequence::{Positions, SequenceError, Sequencer};
 use crate::trail;
@@ -107,7 +108,7 @@ impl Tree {
     /// most 64) and signs the empty tree's checkpoint for a new log.
     fn open(conn: &Connection, log: Log, key: LogKey) -> DbResult<Tree> {
         let size = log::size(conn, log)?;
-        let frontier = Frontier::from_nodes(size, &Nodes::of(conn, log))?;
+        let frontier = Frontier::from_nodes(size, &log::nodes(conn, log, None))?;
         let latest = match log::latest_checkpoint(conn, log)? {
             Some(cp) => {
                 let c = cp.checkpoint();
@@ -184,33 +185,11 @@ pub(crate) struct Writer {
     commits: Arc<AtomicU64>,
 }
 
-/// What an append left: its entries, or a replay of an earlier request's.
-enum Recorded {
-    Fresh(Vec<(u64, Vec<u8>)>),
-    /// The entries `first..first + count`, answered against the checkpoint
-    /// of `size` that the first request got — or, when the first request is
-    /// in the same group (`None`), against the group's.
-    Replay {
-        first: u64,
-        count: u64,
-        size: Option<u64>,
-    },
-}
-
 /// One request's outcome inside a group.
 enum Outcome {
     Append(Result<Recorded, StoreError>),
     Identity(Result<Done, StoreError>),
     Trail(Result<u64, StoreError>),
-}
-
-/// An idempotency key to store once the group's checkpoint size is known.
-struct PendingKey {
-    space: String,
-    key: String,
-    body: [u8; 32],
-    first: u64,
-    count: u64,
 }
 
 /// What one group commit produced besides the outcomes.
@@ -288,7 +267,7 @@ impl Writer {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let mut outcomes = Vec::with_capacity(group.len());
         let mut fresh = HashMap::new();
-        let mut keys: Vec<PendingKey> = Vec::new();
+        let mut keys = GroupKeys::default();
         let mut changed = false;
         for job in group {
             let outcome = match job {
@@ -350,13 +329,13 @@ impl Writer {
             "INSERT INTO idempotency (space, key, body, first, count, size, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        for k in &keys {
+        for (space, key, body, first, count) in keys.iter() {
             insert.execute(params![
-                k.space,
-                k.key,
-                &k.body[..],
-                codec::sql_index(k.first),
-                codec::sql_index(k.count),
+                space,
+                key,
+                &body[..],
+                codec::sql_index(first),
+                codec::sql_index(count),
                 codec::sql_index(size),
                 now.text
             ])?;
@@ -389,36 +368,16 @@ impl Writer {
         context: &WriteContext,
         now: &RecordTime,
         fresh: Option<&mut HashMap<NodeId, Hash>>,
-        keys: &mut Vec<PendingKey>,
+        keys: &mut GroupKeys,
     ) -> DbResult<Result<Recorded, StoreError>> {
-        let space = context.actor.idempotency_space();
-        if let Some(idem) = &context.idempotency {
-            let earlier = keys
-                .iter()
-                .find(|k| k.space == space && k.key == idem.key())
-                .map(|k| (k.body, k.first, k.count, None));
-            let earlier = match earlier {
-                Some(found) => Some(found),
-                None => stored_key(&self.conn, &space, idem.key())?,
-            };
-            if let Some((body, first, count, size)) = earlier {
-                if body != *idem.body_digest() {
-                    return Ok(Err(StoreError::IdempotencyMismatch {
-                        key: idem.key().to_owned(),
-                    }));
-                }
-                return Ok(Ok(Recorded::Replay { first, count, size }));
-            }
+        if let Some(earlier) =
+            keys.earlier(context, |space, key| stored_key(&self.conn, space, key))?
+        {
+            return Ok(earlier);
         }
         let recorded = self.run_batch(authority, batch, context, now, fresh)?;
-        if let (Some(idem), Ok(Recorded::Fresh(entries))) = (&context.idempotency, &recorded) {
-            keys.push(PendingKey {
-                space,
-                key: idem.key().to_owned(),
-                body: *idem.body_digest(),
-                first: entries.first().map_or(self.ledger.frontier.size(), |e| e.0),
-                count: entries.len() as u64,
-            });
+        if let Ok(r) = &recorded {
+            keys.recorded(context, r, self.ledger.frontier.size());
         }
         Ok(recorded)
     }
@@ -520,66 +479,14 @@ impl Writer {
         now: &RecordTime,
         context: &WriteContext,
         batch: &[Record],
-        outcome: &Result<Recorded, StoreError>,
+        recorded: &Result<Recorded, StoreError>,
     ) -> DbResult<()> {
-        let enterprises: BTreeSet<_> = batch
-            .iter()
-            .map(|r| r.enterprise().clone())
-            .take(trail::MAX_ENTERPRISES)
-            .collect();
-        let (status, detail) = match outcome {
-            Ok(Recorded::Fresh(entries)) => (
-                201,
-                match (entries.first(), entries.last()) {
-                    (Some(first), Some(last)) => format!(
-                        "recorded {} entries, {}..={}",
-                        entries.len(),
-                        first.0,
-                        last.0
-                    ),
-                    _ => format!("recorded {} records", batch.len()),
-                },
-            ),
-            Ok(Recorded::Replay { first, count, .. }) => (
-                200,
-                format!("a retry: entries {first}.. ({count}) were recorded by the first request"),
-            ),
-            Err(e) => (error_status(e), e.to_string()),
-        };
-        let action = match context.actor.via {
-            retrace_store::Via::Installation => "load",
-            _ => "record",
-        };
-        let event = TrailEvent {
-            actor: context.actor.clone(),
-            action: action.to_owned(),
-            target: context.request.clone(),
-            enterprises: enterprises.into_iter().collect(),
-            region: None,
-            status,
-            detail,
-        };
-        self.push_trail(now, &event)?;
+        self.push_trail(now, &append_event(context, batch, trail_outcome(recorded)))?;
         Ok(())
     }
 }
 
-/// The HTTP status a store error is answered with, for the trail.
-fn error_status(e: &StoreError) -> u16 {
-    match e {
-        StoreError::Refused { .. } | StoreError::IdempotencyMismatch { .. } => 422,
-        StoreError::Forbidden { .. } => 403,
-        StoreError::NotFound(_) => 404,
-        StoreError::BadRequest(_) => 400,
-        StoreError::Conflict(_) => 409,
-        StoreError::Internal(_) => 500,
-    }
-}
-
-/// The idempotency row of `(space, key)`: body digest, first entry, count and
-/// checkpoint size.
-type StoredKey = ([u8; 32], u64, u64, Option<u64>);
-
+/// The idempotency row of `(space, key)`.
 fn stored_key(conn: &Connection, space: &str, key: &str) -> DbResult<Option<StoredKey>> {
     let row: Option<(Vec<u8>, i64, i64, i64)> = conn
         .prepare_cached(
@@ -590,15 +497,14 @@ fn stored_key(conn: &Connection, space: &str, key: &str) -> DbResult<Option<Stor
         })
         .optional()?;
     row.map(|(body, first, count, size)| {
-        let body: [u8; 32] = body
-            .try_into()
-            .map_err(|_| DbError::corrupt("idempotency body", "not 32 bytes"))?;
-        Ok((
-            body,
-            codec::index("first", first)?,
-            codec::index("count", count)?,
-            Some(codec::index("size", size)?),
-        ))
+        Ok(StoredKey {
+            body: body
+                .try_into()
+                .map_err(|_| DbError::corrupt("idempotency body", "not 32 bytes"))?,
+            first: codec::index("first", first)?,
+            count: codec::index("count", count)?,
+            size: codec::index("size", size)?,
+        })
     })
     .transpose()
 }
@@ -645,7 +551,12 @@ fn answer(
         }
         (Job::Append { reply, .. }, Outcome::Append(recorded)) => {
             let answer = recorded.and_then(|r| match r {
-                Recorded::Fresh(appended) => receipts(appended, checkpoint.clone(), conn, fresh),
+                Recorded::Fresh(appended) => receipts(
+                    appended,
+                    checkpoint.clone(),
+                    &log::nodes(conn, LEDGER, Some(fresh)),
+                    false,
+                ),
                 Recorded::Replay { first, count, size } => replay(
                     conn,
                     first,
@@ -668,65 +579,21 @@ fn answer(
     }
 }
 
-/// Receipts against the commit's checkpoint; the nodes the commit wrote are
-/// still in memory, so a proof reads at most a few older nodes.
-fn receipts(
-    appended: Vec<(u64, Vec<u8>)>,
-    checkpoint: SignedCheckpoint,
-    conn: &Connection,
-    fresh: &HashMap<NodeId, Hash>,
-) -> Result<Appended, StoreError> {
-    let size = checkpoint.checkpoint().size();
-    let nodes = Nodes {
-        conn,
-        log: LEDGER,
-        fresh: Some(fresh),
-    };
-    let receipts = appended
-        .into_iter()
-        .map(|(index, entry)| {
-            let proof = inclusion_proof(index, size, &nodes).map_err(StoreError::internal)?;
-            Ok(Receipt {
-                entry,
-                index,
-                proof,
-                checkpoint: checkpoint.clone(),
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(Appended {
-        receipts,
-        checkpoint,
-        replayed: false,
-    })
-}
-
 /// The receipts a retried request gets: those of the first request, against
 /// the checkpoint it was answered with.
 fn replay(conn: &Connection, first: u64, count: u64, size: u64) -> Result<Appended, StoreError> {
     let checkpoint = log::checkpoint_at(conn, LEDGER, size)?
         .ok_or_else(|| StoreError::Internal(format!("no checkpoint of size {size}")))?;
-    let nodes = Nodes::of(conn, LEDGER);
     let mut st = conn
         .prepare_cached("SELECT entry FROM ledger WHERE idx = ?1")
         .map_err(DbError::from)?;
-    let receipts = (first..first + count)
+    let entries = (first..first + count)
         .map(|index| {
-            let entry: Vec<u8> = st
-                .query_row([codec::sql_index(index)], |r| r.get(0))
-                .map_err(DbError::from)?;
-            let proof = inclusion_proof(index, size, &nodes).map_err(StoreError::internal)?;
-            Ok(Receipt {
-                entry,
+            Ok((
                 index,
-                proof,
-                checkpoint: checkpoint.clone(),
-            })
+                st.query_row([codec::sql_index(index)], |r| r.get(0))?,
+            ))
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(Appended {
-        receipts,
-        checkpoint,
-        replayed: true,
-    })
+        .collect::<DbResult<Vec<_>>>()?;
+    receipts(entries, checkpoint, &log::nodes(conn, LEDGER, None), true)
 }

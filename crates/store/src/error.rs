@@ -43,3 +43,9 @@ impl StoreError {
         StoreError::Internal(e.to_string())
     }
 }
+
+impl From<crate::codec::Corrupt> for StoreError {
+    fn from(e: crate::codec::Corrupt) -> StoreError {
+        StoreError::internal(e)
+    }
+}

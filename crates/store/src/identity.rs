@@ -252,3 +252,271 @@ pub trait Identity: Send + Sync + 'static {
         size: u64,
     ) -> impl Future<Output = Answer<(Vec<u8>, Vec<Hash>)>> + Send;
 }
+
+/// A change to the identity tables as a store's writer runs it: one per
+/// changing method of [`Identity`], each with the handle that authorises it.
+#[derive(Debug)]
+pub enum Change {
+    /// The installation creates an account (`retrace init`, `retrace demo`).
+    Install(Account),
+    Create {
+        by: AccountAuthority,
+        account: Account,
+    },
+    Update {
+        by: AccountAuthority,
+        name: AccountName,
+        change: AccountChange,
+    },
+    UpdateOwn {
+        principal: Principal,
+        change: AccountChange,
+        keep: Option<SecretDigest>,
+    },
+    StartSession {
+        session: StoredSession,
+        replaces: Option<SecretDigest>,
+    },
+    TouchSession {
+        digest: SecretDigest,
+        at: OffsetDateTime,
+    },
+    EndSession {
+        digest: SecretDigest,
+    },
+    IssueToken {
+        by: AccountAuthority,
+        token: StoredToken,
+    },
+    RevokeToken {
+        by: AccountAuthority,
+        id: TokenId,
+        at: OffsetDateTime,
+    },
+    PutThrottle(Vec<(ThrottleKey, ThrottleState)>),
+}
+
+/// What a [`Change`] answers with.
+#[derive(Debug)]
+pub enum Done {
+    Account(AccountView),
+    Token(TokenView),
+    Nothing,
+}
+
+impl Done {
+    /// The account a change of one answered with.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when it answered with something else (a bug).
+    pub fn account(self) -> Answer<AccountView> {
+        match self {
+            Done::Account(view) => Ok(view),
+            _ => Err(StoreError::Internal(
+                "an account change answered without the account".to_owned(),
+            )),
+        }
+    }
+
+    /// The token a change of one answered with.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when it answered with something else (a bug).
+    pub fn token(self) -> Answer<TokenView> {
+        match self {
+            Done::Token(view) => Ok(view),
+            _ => Err(StoreError::Internal(
+                "a token change answered without the token".to_owned(),
+            )),
+        }
+    }
+}
+
+/// The rules every store applies to identity changes, the same on each, so
+/// that both answer the same: what a change does to an account row, which
+/// token role fits an account, and the errors a change is refused with.
+pub mod rules {
+    use retrace_access::{
+        Account, AccountAuthority, AccountName, GrantRoles, Language, Role, SecretDigest,
+        StoredToken,
+    };
+    use time::OffsetDateTime;
+
+    use super::{AccountChange, AccountView, TokenView};
+    use crate::codec::{Corrupt, Decoded, RecordTime};
+    use crate::error::StoreError;
+
+    /// A stored time: RFC 3339 in UTC with milliseconds, as record times.
+    ///
+    /// # Errors
+    /// For a time beyond what can be written (year 9999).
+    pub fn time_text(at: OffsetDateTime) -> Decoded<String> {
+        Ok(RecordTime::new(at)?.text)
+    }
+
+    /// A stored time read back.
+    ///
+    /// # Errors
+    /// For text that is not a stored time.
+    pub fn parse_time(text: &str) -> Decoded<OffsetDateTime> {
+        Ok(RecordTime::parse(text)?.at)
+    }
+
+    /// A stored role read back.
+    ///
+    /// # Errors
+    /// For text that is not a role.
+    pub fn role(text: &str) -> Decoded<Role> {
+        Role::parse(text).map_err(|e| Corrupt::new("role", e))
+    }
+
+    /// A stored account name read back.
+    ///
+    /// # Errors
+    /// For text that is not an account name.
+    pub fn account_name(text: &str) -> Decoded<AccountName> {
+        AccountName::parse(text).map_err(|e| Corrupt::new("account name", e))
+    }
+
+    /// A stored SHA-256 digest (of a session id or a token) read back.
+    ///
+    /// # Errors
+    /// For text that is not a digest in hex.
+    pub fn digest(text: &str) -> Decoded<SecretDigest> {
+        SecretDigest::from_hex(text).map_err(|e| Corrupt::new("digest", e))
+    }
+
+    /// A stored language tag read back.
+    ///
+    /// # Errors
+    /// For text that is not a language retrace speaks.
+    pub fn language(text: &str) -> Decoded<Language> {
+        Language::parse(text).ok_or_else(|| Corrupt::new("language", text))
+    }
+
+    /// Applies the fields `change` sets to `account`.
+    pub fn apply(account: &mut Account, change: &AccountChange) {
+        if let Some(role) = &change.role {
+            account.role = role.clone();
+        }
+        if let Some(disabled) = change.disabled {
+            account.disabled = disabled;
+        }
+        if let Some(password) = &change.password {
+            account.password = password.clone();
+        }
+        if let Some(name) = &change.display_name {
+            account.display_name = name.clone();
+        }
+        if let Some(language) = change.language {
+            account.language = language;
+        }
+    }
+
+    /// Whether `change` revokes the account's tokens: a token acts in its
+    /// account's role, so a change of role or a disabled account revokes
+    /// every one (a password change does not: an ERP connection is not a
+    /// login).
+    pub fn revokes_tokens(change: &AccountChange) -> bool {
+        change.role.is_some() || change.disabled == Some(true)
+    }
+
+    /// Whether `change` takes the administrator role away from `current`,
+    /// which must then not be the last enabled administrator.
+    pub fn demotes_administrator(current: &Account, change: &AccountChange) -> bool {
+        current.role == Role::Administrator
+            && (change
+                .role
+                .as_ref()
+                .is_some_and(|r| *r != Role::Administrator)
+                || change.disabled == Some(true))
+    }
+
+    /// The refusal of a change that would leave no enabled administrator.
+    pub fn last_administrator() -> StoreError {
+        StoreError::Conflict(
+            "this is the last enabled administrator: create another before changing it".to_owned(),
+        )
+    }
+
+    /// `by` may give `role`, or the refusal naming the field.
+    ///
+    /// # Errors
+    /// [`StoreError::Forbidden`] on the field `role`.
+    pub fn may_grant(by: &AccountAuthority, role: &Role) -> Result<(), StoreError> {
+        by.may_grant(role).map_err(|e| StoreError::Forbidden {
+            record: 0,
+            field: "role",
+            why: e.to_string(),
+        })
+    }
+
+    /// A token of `token.role` may act for an account of `account_role`: in
+    /// the account's own role, or an enterprise manager's account as its
+    /// enterprise's operator (a narrower role for an ERP connection).
+    ///
+    /// # Errors
+    /// [`StoreError::Forbidden`] on the field `role`.
+    pub fn token_fits(token: &StoredToken, account_role: &Role) -> Result<(), StoreError> {
+        let fits = token.role == *account_role
+            || matches!(
+                (&token.role, account_role),
+                (Role::EnterpriseOperator { enterprise: a }, Role::EnterpriseManager { enterprise: b }) if a == b
+            );
+        if fits {
+            return Ok(());
+        }
+        Err(StoreError::Forbidden {
+            record: 0,
+            field: "role",
+            why: format!(
+                "a token acts in its account's role ({account_role}) or, for an enterprise manager, as \
+                 its enterprise's operator"
+            ),
+        })
+    }
+
+    /// The refusal of an account name already taken.
+    pub fn name_taken(name: &AccountName) -> StoreError {
+        StoreError::Conflict(format!(
+            "an account named `{name}` exists already; choose another name"
+        ))
+    }
+
+    /// What a store answers for an account that does not exist or is out
+    /// of reach.
+    pub fn no_account(name: &AccountName) -> StoreError {
+        StoreError::NotFound(format!("account {name}"))
+    }
+
+    /// An account as the API shows it.
+    pub fn view(account: &Account, created_at: String, updated_at: String) -> AccountView {
+        AccountView {
+            name: account.name.clone(),
+            role: account.role.clone(),
+            display_name: account.display_name.clone(),
+            language: account.language,
+            disabled: account.disabled,
+            created_at,
+            updated_at,
+        }
+    }
+
+    /// A token as the API lists it.
+    ///
+    /// # Errors
+    /// When a time cannot be written (beyond year 9999).
+    pub fn token_view(t: &StoredToken) -> Decoded<TokenView> {
+        let text = |at| RecordTime::new(at).map(|t| t.text);
+        Ok(TokenView {
+            id: t.id.clone(),
+            account: t.account.clone(),
+            role: t.role.clone(),
+            label: t.label.clone(),
+            issued_by: t.issued_by.clone(),
+            created_at: text(t.created_at)?,
+            expires_at: text(t.expires_at)?,
+            revoked_at: t.revoked_at.map(text).transpose()?,
+        })
+    }
+}

@@ -7,10 +7,16 @@
 //! same way over either store; and the [`conformance`] suite that holds both
 //! to the same answers.
 
+pub mod audit;
+pub mod cache;
+pub mod codec;
 pub mod conformance;
+pub mod digest;
+pub mod entry;
 pub mod error;
 pub mod identity;
 pub mod model;
+pub mod nodes;
 pub mod public;
 pub mod scope;
 pub mod store;

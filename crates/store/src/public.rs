@@ -20,9 +20,15 @@ use retrace_domain::flow::FlowKind;
 use retrace_domain::lot::LotId;
 use retrace_domain::product::ProductCode;
 use retrace_domain::uscc::Uscc;
+use retrace_ledger::checkpoint::SignedCheckpoint;
+use retrace_ledger::hash::leaf_hash;
+use retrace_ledger::proof::inclusion_proof;
+use retrace_ledger::tree::NodeReader;
 use serde::Serialize;
-use time::Date;
+use time::{Date, OffsetDateTime, UtcOffset};
 
+use crate::codec::{Corrupt, Decoded, date_text, token};
+use crate::error::StoreError;
 use crate::model::PageRequest;
 use crate::trace::{Direction, EdgeBasis, TraceNode, TraceSource, trace};
 
@@ -249,4 +255,103 @@ fn step<S: PublicSource>(
         basis,
         entry: facts.entry,
     }))
+}
+
+/// The public answer for `lot` over `source`, with an inclusion proof of
+/// every step against `checkpoint` (issue 3 §6): `entry` reads an entry's
+/// canonical bytes, `nodes` the ledger's tree.
+///
+/// # Errors
+/// [`StoreError::NotFound`] for a lot the ledger does not know; what the
+/// source, `entry` or `nodes` fail with, as internal errors.
+pub fn answer<S, E, N>(
+    source: &S,
+    lot: &LotId,
+    checkpoint: &SignedCheckpoint,
+    log_key: &str,
+    mut entry: impl FnMut(u64) -> Result<Vec<u8>, E>,
+    nodes: &N,
+) -> Result<PublicLot, StoreError>
+where
+    S: PublicSource,
+    StoreError: From<S::Error> + From<E>,
+    N: NodeReader,
+{
+    let Chain {
+        lot: own,
+        chain,
+        truncated,
+        attributed,
+    } = self::chain(source, lot)?.ok_or_else(|| StoreError::NotFound(format!("lot {lot}")))?;
+    let size = checkpoint.checkpoint().size();
+    let mut indices: Vec<u64> = std::iter::once(&own)
+        .chain(chain.iter())
+        .map(|s| s.entry)
+        .collect();
+    indices.sort_unstable();
+    indices.dedup();
+    let mut proofs = Vec::with_capacity(indices.len());
+    for index in indices {
+        let bytes = entry(index)?;
+        let proof = inclusion_proof(index, size, nodes).map_err(StoreError::internal)?;
+        proofs.push(PublicProof {
+            index,
+            leaf: leaf_hash(&bytes).to_string(),
+            entry: String::from_utf8_lossy(&bytes).into_owned(),
+            proof: proof.iter().map(ToString::to_string).collect(),
+        });
+    }
+    Ok(PublicLot {
+        lot: own,
+        chain,
+        truncated,
+        attributed,
+        checkpoint: String::from_utf8_lossy(checkpoint.as_bytes()).into_owned(),
+        log_key: log_key.to_owned(),
+        proofs,
+    })
+}
+
+/// Asia/Shanghai, in which a day of the measures is counted (DESIGN.md §2).
+const SHANGHAI: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
+    Ok(o) => o,
+    Err(_) => UtcOffset::UTC,
+};
+
+/// The day of the measures a moment (Unix milliseconds) falls on.
+///
+/// # Errors
+/// For a moment beyond what a date can hold.
+pub fn shanghai_day(ms: i64) -> Decoded<Date> {
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|e| Corrupt::new("event time", e))?;
+    Ok(at.to_offset(SHANGHAI).date())
+}
+
+/// Designation cursors: enterprise, category and start, unit-separated.
+const SEPARATOR: char = '\u{1f}';
+
+/// The cursor after designation `d` in a listing by enterprise, category
+/// and start.
+pub fn designation_cursor(d: &Designation) -> String {
+    format!(
+        "{}{SEPARATOR}{}{SEPARATOR}{}",
+        d.enterprise,
+        token(&d.category).unwrap_or_default(),
+        date_text(d.valid_from).unwrap_or_default()
+    )
+}
+
+/// The enterprise, category and start a designation cursor names.
+///
+/// # Errors
+/// [`StoreError::BadRequest`] for text that is not such a cursor.
+pub fn designation_cursor_parts(after: &str) -> Result<[String; 3], StoreError> {
+    let parts: Vec<&str> = after.split(SEPARATOR).collect();
+    let [e, c, from] = parts.as_slice() else {
+        return Err(StoreError::BadRequest(format!(
+            "`{after}` is not a cursor of this listing"
+        )));
+    };
+    Ok([e, c, from].map(|t| (*t).to_owned()))
 }

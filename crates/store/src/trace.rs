@@ -20,13 +20,15 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use retrace_domain::attribution::{Pool, PoolLot};
 use retrace_domain::facility::{FacilityId, Process};
-use retrace_domain::flow::FlowKind;
+use retrace_domain::flow::{Flow, FlowKind};
 use retrace_domain::lot::LotId;
-use retrace_domain::project::LineageEdge;
+use retrace_domain::project::{LineageEdge, LotState};
 use retrace_domain::quantity::Mass;
+use retrace_domain::record::Record;
 use retrace_domain::uscc::Uscc;
 use serde::{Deserialize, Serialize};
 
+use crate::codec::{Corrupt, Decoded, from_token};
 use crate::model::PageRequest;
 
 /// The most edges one trace collects before it stops and says so.
@@ -165,6 +167,65 @@ pub struct Custody {
     pub country: Option<String>,
     pub mass: Mass,
     pub reo: Mass,
+}
+
+/// The flow kind of a stored kind token (`flow.ship` → ship).
+///
+/// # Errors
+/// When the token is not a flow's.
+pub fn flow_kind(token: &str) -> Decoded<FlowKind> {
+    let kind = token
+        .strip_prefix("flow.")
+        .ok_or_else(|| Corrupt::new("flow kind", token))?;
+    from_token("flow kind", kind)
+}
+
+/// The custody step a stored record of `lot` is — a shipment, receipt,
+/// title transfer or export — with the REO it moved, or `None` for any
+/// other record.
+pub fn custody_step(entry: u64, event: Record, lot: &LotState) -> Option<Custody> {
+    let Record::Flow(event) = event else {
+        return None;
+    };
+    let from = event.enterprise;
+    let (kind, to, country, mass) = match event.flow {
+        Flow::Ship(s) => (FlowKind::Ship, Some(s.to), None, s.mass),
+        Flow::Receive(r) => {
+            return Some(Custody {
+                entry,
+                kind: FlowKind::Receive,
+                from: r.from,
+                to: Some(from),
+                country: None,
+                mass: r.mass,
+                reo: lot.reo_of(r.mass),
+            });
+        }
+        Flow::Transfer(t) => (FlowKind::Transfer, Some(t.to), None, t.mass),
+        Flow::Export(x) => (FlowKind::Export, None, Some(x.destination_country), x.mass),
+        _ => return None,
+    };
+    Some(Custody {
+        entry,
+        kind,
+        from,
+        to,
+        country,
+        mass,
+        reo: lot.reo_of(mass),
+    })
+}
+
+/// The origin country of an import record, the only creation whose source
+/// node needs more than the lot's row.
+pub fn import_country(record: &Record) -> Option<String> {
+    match record {
+        Record::Flow(f) => match &f.flow {
+            Flow::Import(i) => Some(i.origin_country.clone()),
+            _ => None,
+        },
+        Record::Act(_) => None,
+    }
 }
 
 /// The primitive reads a store supplies to the trace. Corrected entries are

@@ -12,13 +12,19 @@
 //! nothing else — so a write is never in the ledger without the account that
 //! made it in the trail.
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use retrace_access::{AccountName, Principal, Role, TokenId};
 use retrace_domain::region::RegionCode;
 use retrace_domain::uscc::Uscc;
+use retrace_ledger::entry::Entry;
+use retrace_ledger::hash::Hash;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+
+use crate::codec::{Corrupt, Decoded, RecordTime};
+use crate::error::StoreError;
 
 /// How a caller proved who it is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +173,156 @@ pub fn is_action(action: &str) -> bool {
     matches!(bytes.next(), Some(b'a'..=b'z'))
         && action.len() <= 48
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+}
+
+/// The most enterprises one trail entry names; a read that answered with
+/// more names the first ones and says how many there were.
+pub const MAX_ENTERPRISES: usize = 64;
+
+/// The public part of a trail entry: the event with its time.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    time: String,
+    #[serde(flatten)]
+    event: TrailEvent,
+}
+
+/// The canonical bytes and leaf of the trail entry for `event` at `time`,
+/// the same on every store, so that the same trail gives the same roots.
+///
+/// # Errors
+/// When the action is not an entry kind (a bug).
+pub fn encode(event: &TrailEvent, time: &RecordTime) -> Decoded<(Vec<u8>, Hash)> {
+    let kind = format!("trail.{}", event.action);
+    let stored = Stored {
+        time: time.text.clone(),
+        event: event.clone(),
+    };
+    let public = serde_json::to_vec(&stored).map_err(|e| Corrupt::new("trail entry", e))?;
+    let entry = Entry::build(&kind, public, &[]).map_err(|e| Corrupt::new("trail entry", e))?;
+    Ok((entry.encode(), entry.leaf_hash()))
+}
+
+/// Reads a trail entry back from its canonical bytes.
+///
+/// # Errors
+/// When the bytes are not a trail entry.
+pub fn decode(index: u64, bytes: &[u8]) -> Decoded<TrailEntry> {
+    let entry = Entry::decode(bytes).map_err(|e| Corrupt::new("trail entry", e))?;
+    let stored: Stored =
+        serde_json::from_slice(entry.public()).map_err(|e| Corrupt::new("trail entry", e))?;
+    Ok(TrailEntry {
+        index,
+        time: stored.time,
+        event: stored.event,
+    })
+}
+
+/// The region whose auditors see what an actor did: an official's region.
+fn actor_region(event: &TrailEvent) -> Option<RegionCode> {
+    event.actor.role.as_ref().and_then(|r| r.region())
+}
+
+/// The enterprises an entry is filed under: those it names and the actor's own.
+fn filed_under(event: &TrailEvent) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = event
+        .enterprises
+        .iter()
+        .take(MAX_ENTERPRISES)
+        .map(|e| e.as_str().to_owned())
+        .collect();
+    if let Some(own) = event.actor.role.as_ref().and_then(|r| r.enterprise()) {
+        out.insert(own.as_str().to_owned());
+    }
+    out
+}
+
+/// The search columns a trail entry is stored with, as its content says.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Columns {
+    pub time: String,
+    pub account: Option<String>,
+    pub action: String,
+    pub actor_region: Option<String>,
+    pub region: Option<String>,
+    /// In order, each once.
+    pub enterprises: Vec<String>,
+}
+
+pub fn columns(entry: &TrailEntry) -> Columns {
+    let event = &entry.event;
+    Columns {
+        time: entry.time.clone(),
+        account: event.actor.account.as_ref().map(|a| a.as_str().to_owned()),
+        action: event.action.clone(),
+        actor_region: actor_region(event).map(|r| r.as_str().to_owned()),
+        region: event.region.map(|r| r.as_str().to_owned()),
+        enterprises: filed_under(event).into_iter().collect(),
+    }
+}
+
+/// The HTTP status a store error is answered with, as the trail records it.
+pub fn error_status(e: &StoreError) -> u16 {
+    match e {
+        StoreError::Refused { .. } | StoreError::IdempotencyMismatch { .. } => 422,
+        StoreError::Forbidden { .. } => 403,
+        StoreError::NotFound(_) => 404,
+        StoreError::BadRequest(_) => 400,
+        StoreError::Conflict(_) => 409,
+        StoreError::Internal(_) => 500,
+    }
+}
+
+/// What an append came to, as its trail entry tells it.
+#[derive(Debug, Clone, Copy)]
+pub enum AppendOutcome<'a> {
+    /// Recorded as entries `first..=last` (`None` for an empty batch).
+    Recorded(Option<(u64, u64)>),
+    /// A retry answered with the first request's entries.
+    Replayed {
+        first: u64,
+        count: u64,
+    },
+    Failed(&'a StoreError),
+}
+
+/// The trail entry of an append, refused or not (issue 3 §4), the same on
+/// every store.
+pub fn append_event(
+    context: &crate::write::WriteContext,
+    batch: &[retrace_domain::record::Record],
+    outcome: AppendOutcome<'_>,
+) -> TrailEvent {
+    let enterprises: BTreeSet<_> = batch
+        .iter()
+        .map(|r| r.enterprise().clone())
+        .take(MAX_ENTERPRISES)
+        .collect();
+    let (status, detail) = match outcome {
+        AppendOutcome::Recorded(Some((first, last))) => (
+            201,
+            format!("recorded {} entries, {first}..={last}", last - first + 1),
+        ),
+        AppendOutcome::Recorded(None) => (201, format!("recorded {} records", batch.len())),
+        AppendOutcome::Replayed { first, count } => (
+            200,
+            format!("a retry: entries {first}.. ({count}) were recorded by the first request"),
+        ),
+        AppendOutcome::Failed(e) => (error_status(e), e.to_string()),
+    };
+    let action = match context.actor.via {
+        Via::Installation => "load",
+        _ => "record",
+    };
+    TrailEvent {
+        actor: context.actor.clone(),
+        action: action.to_owned(),
+        target: context.request.clone(),
+        enterprises: enterprises.into_iter().collect(),
+        region: None,
+        status,
+        detail,
+    }
 }
 
 #[cfg(test)]

@@ -318,7 +318,7 @@ pub trait StateView {
 
 /// Why a record is refused: it is malformed, refers to nothing, lies in the
 /// future or is out of range. The field is a path into the record.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{field}: {message}")]
 pub struct Refusal {
     pub field: String,
@@ -327,7 +327,7 @@ pub struct Refusal {
 }
 
 /// The four reasons to refuse (DESIGN.md §2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RefusalReason {

@@ -1638,6 +1638,147 @@ pub async fn check_correction<S: Store>(store: &S) {
     assert_eq!(earlier.corrected_by, Some(MISTAKEN_ADJUST + 1));
 }
 
+pub mod records {
+    //! Records the tests of both stores append beyond the fixture: openings,
+    //! shipments, receipts, adjustments and corrections at given moments.
+
+    use retrace_domain::distribution::ElementDistribution;
+    use retrace_domain::element::Element;
+    use retrace_domain::flow::{
+        Adjust, AdjustReason, Correction, Flow, FlowEvent, NewLot, Opening, Receive, Ship,
+    };
+    use retrace_domain::lot::LotId;
+    use retrace_domain::measurement::Measurement;
+    use retrace_domain::product::ProductCode;
+    use retrace_domain::quantity::{Mass, MassChange, Share};
+    use retrace_domain::record::Record;
+    use retrace_domain::uscc::Uscc;
+    use time::OffsetDateTime;
+
+    /// The fixture's register: its enterprises, facilities and designations.
+    pub fn register() -> Vec<Record> {
+        super::fixture()
+            .into_iter()
+            .take_while(|r| matches!(r, Record::Act(_)))
+            .collect()
+    }
+
+    /// A moment in May 2025, `minute` minutes after its start (Asia/Shanghai).
+    pub fn may(minute: i64) -> OffsetDateTime {
+        time::macros::datetime!(2025-05-01 00:00 +08:00) + time::Duration::minutes(minute)
+    }
+
+    pub fn flow(when: OffsetDateTime, enterprise: &Uscc, flow: Flow) -> Record {
+        Record::Flow(FlowEvent {
+            event_time: when,
+            enterprise: enterprise.clone(),
+            facility: None,
+            reference: None,
+            flow,
+        })
+    }
+
+    pub fn lot(owner: &Uscc, number: &str) -> LotId {
+        LotId::under_uscc(owner, number).expect("test records are well formed")
+    }
+
+    /// Declared opening stock of cerium oxide.
+    pub fn opening(when: OffsetDateTime, enterprise: &Uscc, number: &str, grams: u64) -> Record {
+        let output = NewLot {
+            lot: lot(enterprise, number),
+            product: ProductCode::parse("OXI-CE").expect("test records are well formed"),
+            measurement: Measurement::dry(
+                Mass::from_grams(grams),
+                "99%"
+                    .parse::<Share>()
+                    .expect("test records are well formed"),
+            ),
+            distribution: Some(ElementDistribution::pure(Element::Ce)),
+            feed_origin: None,
+        };
+        flow(
+            when,
+            enterprise,
+            Flow::Opening(Opening {
+                output,
+                documents: vec!["stock list".to_owned()],
+            }),
+        )
+    }
+
+    pub fn ship(
+        when: OffsetDateTime,
+        from: &Uscc,
+        lot: &LotId,
+        grams: u64,
+        to: &Uscc,
+        number: &str,
+    ) -> Record {
+        flow(
+            when,
+            from,
+            Flow::Ship(Ship {
+                lot: lot.clone(),
+                mass: Mass::from_grams(grams),
+                to: to.clone(),
+                shipment: number.to_owned(),
+                contract: None,
+                invoice: None,
+            }),
+        )
+    }
+
+    pub fn receive(
+        when: OffsetDateTime,
+        by: &Uscc,
+        lot: &LotId,
+        grams: u64,
+        from: &Uscc,
+        number: &str,
+    ) -> Record {
+        flow(
+            when,
+            by,
+            Flow::Receive(Receive {
+                lot: lot.clone(),
+                from: from.clone(),
+                shipment: number.to_owned(),
+                mass: Mass::from_grams(grams),
+                grade: None,
+            }),
+        )
+    }
+
+    pub fn adjust(when: OffsetDateTime, by: &Uscc, lot: &LotId, grams: i64) -> Record {
+        let reason = if grams < 0 {
+            AdjustReason::Loss
+        } else {
+            AdjustReason::StockTake
+        };
+        flow(
+            when,
+            by,
+            Flow::Adjust(Adjust {
+                lot: lot.clone(),
+                change: MassChange::from_grams(grams),
+                reason,
+                grade: None,
+                note: None,
+            }),
+        )
+    }
+
+    pub fn correction(when: OffsetDateTime, by: &Uscc, corrects: u64) -> Record {
+        flow(
+            when,
+            by,
+            Flow::Correction(Correction {
+                corrects,
+                reason: "entered in error".to_owned(),
+            }),
+        )
+    }
+}
 /// Every lot of the fixture.
 fn all_lots() -> Vec<LotId> {
     let l = lots();

@@ -1,11 +1,12 @@
-//! What the projector read, remembered between records by the one writer
-//! (and by the audit's replay), so that the state a record needs is read from
-//! SQLite once rather than for every record that needs it.
+//! What the projector read, remembered between records by a store's one
+//! writer (and by the audit's replay), so that the state a record needs is
+//! read from the database once rather than for every record that needs it.
+//! Both stores use it, so both answer the projector from the same memory.
 //!
-//! It is a write-through cache of [`crate::view::TableView`]: every write of
-//! [`crate::sequence`] to a cached table updates it in the same step, and any
-//! rollback empties it — a rolled-back savepoint takes back writes the cache
-//! has seen. It holds nothing the tables do not, so dropping it at any moment
+//! It is a write-through cache of a store's table view: every write of the
+//! store's sequencing step to a cached table updates it in the same step, and
+//! any rollback empties it — a rolled-back savepoint takes back writes the
+//! cache has seen. It holds nothing the tables do not, so dropping it at any moment
 //! is always correct; it is emptied whenever it grows past [`MAX_ITEMS`].
 //!
 //! The audit replays without it ([`ViewCache::off`]), so that a cache that
@@ -60,14 +61,20 @@ struct Maps {
 
 /// The projector's reads, remembered; see the module documentation.
 #[derive(Debug)]
-pub(crate) struct ViewCache {
+pub struct ViewCache {
     maps: RefCell<Maps>,
     on: bool,
 }
 
+impl Default for ViewCache {
+    fn default() -> ViewCache {
+        ViewCache::new()
+    }
+}
+
 impl ViewCache {
     /// A cache that remembers.
-    pub(crate) fn new() -> ViewCache {
+    pub fn new() -> ViewCache {
         ViewCache {
             maps: RefCell::default(),
             on: true,
@@ -75,7 +82,7 @@ impl ViewCache {
     }
 
     /// A cache that remembers nothing: every read goes to the tables.
-    pub(crate) fn off() -> ViewCache {
+    pub fn off() -> ViewCache {
         ViewCache {
             maps: RefCell::default(),
             on: false,
@@ -83,7 +90,7 @@ impl ViewCache {
     }
 
     /// Forgets everything: after a rollback, or when the cache is full.
-    pub(crate) fn clear(&self) {
+    pub fn clear(&self) {
         *self.maps.borrow_mut() = Maps::default();
     }
 
@@ -102,62 +109,62 @@ impl ViewCache {
         }
     }
 
-    pub(crate) fn enterprise(&self, uscc: &Uscc) -> Option<Enterprise> {
+    pub fn enterprise(&self, uscc: &Uscc) -> Option<Enterprise> {
         self.maps.borrow().enterprises.get(uscc).cloned()
     }
 
-    pub(crate) fn put_enterprise(&self, e: &Enterprise) {
+    pub fn put_enterprise(&self, e: &Enterprise) {
         self.counted(|m| m.enterprises.insert(e.uscc.clone(), e.clone()).is_none());
     }
 
-    pub(crate) fn facility(&self, id: &FacilityId) -> Option<Facility> {
+    pub fn facility(&self, id: &FacilityId) -> Option<Facility> {
         self.maps.borrow().facilities.get(id).cloned()
     }
 
-    pub(crate) fn put_facility(&self, f: &Facility) {
+    pub fn put_facility(&self, f: &Facility) {
         self.counted(|m| m.facilities.insert(f.id.clone(), f.clone()).is_none());
     }
 
-    pub(crate) fn designations(&self, uscc: &Uscc) -> Option<Vec<Designation>> {
+    pub fn designations(&self, uscc: &Uscc) -> Option<Vec<Designation>> {
         self.maps.borrow().designations.get(uscc).cloned()
     }
 
-    pub(crate) fn put_designations(&self, uscc: &Uscc, held: &[Designation]) {
+    pub fn put_designations(&self, uscc: &Uscc, held: &[Designation]) {
         self.counted(|m| m.designations.insert(uscc.clone(), held.to_vec()).is_none());
     }
 
     /// The register changed: forget what was read of it.
-    pub(crate) fn register_changed(&self) {
+    pub fn register_changed(&self) {
         let mut maps = self.maps.borrow_mut();
         maps.enterprises.clear();
         maps.facilities.clear();
         maps.designations.clear();
     }
 
-    pub(crate) fn lot(&self, id: &LotId) -> Option<Option<LotState>> {
+    pub fn lot(&self, id: &LotId) -> Option<Option<LotState>> {
         self.maps.borrow().lots.get(id).cloned()
     }
 
     /// Remembers a lot as read, or as just written.
-    pub(crate) fn put_lot(&self, id: &LotId, state: Option<&LotState>) {
+    pub fn put_lot(&self, id: &LotId, state: Option<&LotState>) {
         self.counted(|m| m.lots.insert(id.clone(), state.cloned()).is_none());
     }
 
-    pub(crate) fn lot_key(&self, id: &LotId) -> Option<i64> {
+    pub fn lot_key(&self, id: &LotId) -> Option<i64> {
         self.maps.borrow().lot_keys.get(id).copied()
     }
 
-    pub(crate) fn put_lot_key(&self, id: &LotId, key: i64) {
+    pub fn put_lot_key(&self, id: &LotId, key: i64) {
         self.counted(|m| m.lot_keys.insert(id.clone(), key).is_none());
     }
 
     /// A lot was created: it has no movement yet, so its whole history will
     /// be what [`ViewCache::moved`] is told.
-    pub(crate) fn created(&self, id: &LotId) {
+    pub fn created(&self, id: &LotId) {
         self.counted(|m| m.complete.insert(id.clone()));
     }
 
-    pub(crate) fn history(&self, lot: &LotId, holder: &Uscc) -> Option<Vec<Movement>> {
+    pub fn history(&self, lot: &LotId, holder: &Uscc) -> Option<Vec<Movement>> {
         self.maps
             .borrow()
             .histories
@@ -166,7 +173,7 @@ impl ViewCache {
             .cloned()
     }
 
-    pub(crate) fn put_history(&self, lot: &LotId, holder: &Uscc, movements: &[Movement]) {
+    pub fn put_history(&self, lot: &LotId, holder: &Uscc, movements: &[Movement]) {
         self.counted(|m| {
             m.histories
                 .entry(lot.clone())
@@ -177,7 +184,7 @@ impl ViewCache {
     }
 
     /// A movement was written: a remembered history grows by it.
-    pub(crate) fn moved(&self, movement: &Movement) {
+    pub fn moved(&self, movement: &Movement) {
         let mut maps = self.maps.borrow_mut();
         let complete = maps.complete.contains(&movement.lot);
         let Some(holders) = maps.histories.get_mut(&movement.lot) else {
@@ -197,7 +204,7 @@ impl ViewCache {
         }
     }
 
-    pub(crate) fn shipment(&self, sender: &Uscc, number: &str) -> Option<Option<Shipment>> {
+    pub fn shipment(&self, sender: &Uscc, number: &str) -> Option<Option<Shipment>> {
         self.maps
             .borrow()
             .shipments
@@ -206,7 +213,7 @@ impl ViewCache {
             .cloned()
     }
 
-    pub(crate) fn put_shipment(&self, sender: &Uscc, number: &str, shipment: Option<&Shipment>) {
+    pub fn put_shipment(&self, sender: &Uscc, number: &str, shipment: Option<&Shipment>) {
         self.counted(|m| {
             m.shipments
                 .entry(sender.clone())
@@ -216,7 +223,7 @@ impl ViewCache {
         });
     }
 
-    pub(crate) fn flag(&self, key: &str) -> Option<Option<Flag>> {
+    pub fn flag(&self, key: &str) -> Option<Option<Flag>> {
         let maps = self.maps.borrow();
         match maps.flags.get(key) {
             Some(hit) => Some(hit.clone()),
@@ -229,7 +236,7 @@ impl ViewCache {
     /// ([`ViewCache::put_all_flags`]): most keys the projector asks about
     /// have no flag, and remembering each of those absences would cost more
     /// than the flags themselves.
-    pub(crate) fn wants_all_flags(&self) -> bool {
+    pub fn wants_all_flags(&self) -> bool {
         self.on && self.maps.borrow().all_flags.is_none()
     }
 
@@ -240,7 +247,7 @@ impl ViewCache {
     /// which could start over halfway and leave the set marked whole with
     /// flags missing; the next counted insert starts over if they made the
     /// cache too big, forgetting the mark with them.
-    pub(crate) fn put_all_flags(&self, flags: Option<Vec<Flag>>) {
+    pub fn put_all_flags(&self, flags: Option<Vec<Flag>>) {
         if !self.on {
             return;
         }
@@ -257,7 +264,7 @@ impl ViewCache {
         maps.all_flags = Some(true);
     }
 
-    pub(crate) fn put_flag(&self, key: &str, flag: Option<&Flag>) {
+    pub fn put_flag(&self, key: &str, flag: Option<&Flag>) {
         self.counted(|m| {
             if flag.is_none() && m.all_flags == Some(true) {
                 m.flags.remove(key);
@@ -267,11 +274,11 @@ impl ViewCache {
         });
     }
 
-    pub(crate) fn process_month(&self, key: &ProcessMonthKey) -> Option<ProcessMonth> {
+    pub fn process_month(&self, key: &ProcessMonthKey) -> Option<ProcessMonth> {
         self.maps.borrow().process_months.get(key).cloned()
     }
 
-    pub(crate) fn put_process_month(&self, key: &ProcessMonthKey, totals: &ProcessMonth) {
+    pub fn put_process_month(&self, key: &ProcessMonthKey, totals: &ProcessMonth) {
         self.counted(|m| {
             m.process_months
                 .insert(key.clone(), totals.clone())
@@ -282,8 +289,8 @@ impl ViewCache {
 
 #[cfg(test)]
 mod tests {
+    use crate::conformance::parties;
     use retrace_domain::rules::Rule;
-    use retrace_store::conformance::parties;
 
     use super::*;
 
